@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL 15 cluster of adrail's own, in .local/postgres, on 127.0.0.1:${ADRAIL_PG_PORT:-54322},
+# with pg_cron preloaded as on Supabase. Trust auth on loopback only: it holds test data, nothing else.
+#   dev/postgres.sh start   create the cluster if missing, start it if stopped; prints DATABASE_URL
+#   dev/postgres.sh stop    stop it (the data stays until .local/ is removed)
+#   dev/postgres.sh url     print DATABASE_URL
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bin=/usr/lib/postgresql/15/bin
+port="${ADRAIL_PG_PORT:-54322}"
+data="$root/.local/postgres/data"
+sockets="$root/.local/postgres/run"
+log="$root/.local/postgres/postgres.log"
+url="postgresql://postgres:postgres@127.0.0.1:$port/postgres"
+
+# initdb and postgres refuse to run as root: run them as the postgres system user then.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start() {
+  mkdir -p "$root/.local/postgres"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$root/.local/postgres"; fi
+  if [ ! -f "$data/PG_VERSION" ]; then
+    as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+    as_pg mkdir -p "$sockets"
+    cat >>"$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$sockets'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+max_connections = 200
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+CONF
+  fi
+  if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null
+  fi
+  echo "$url"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) [ -f "$data/PG_VERSION" ] && as_pg "$bin/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true ;;
+  url) echo "$url" ;;
+  *) echo "usage: dev/postgres.sh start|stop|url" >&2; exit 2 ;;
+esac

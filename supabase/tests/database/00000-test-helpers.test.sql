@@ -1,0 +1,87 @@
+-- Test helpers, in the style of basejump's supabase_test_helpers: create users, act as them.
+-- Runs first (file name order) and keeps its functions: every later test file uses them.
+
+create schema if not exists tests;
+grant usage on schema tests to anon, authenticated, service_role;
+
+create or replace function tests.create_supabase_user(identifier text) returns uuid
+language sql
+set search_path = ''
+as $$
+  insert into auth.users (id, email, raw_user_meta_data)
+  values (gen_random_uuid(), identifier || '@test.adrail', jsonb_build_object('test_identifier', identifier))
+  returning id
+$$;
+comment on function tests.create_supabase_user(text) is 'Creates an auth user known to the tests by identifier.';
+
+create or replace function tests.get_supabase_uid(identifier text) returns uuid
+language sql stable security definer
+set search_path = ''
+as $$
+  select id from auth.users where raw_user_meta_data ->> 'test_identifier' = identifier
+$$;
+comment on function tests.get_supabase_uid(text) is 'The id of the test user with this identifier.';
+
+create or replace function tests.authenticate_as(identifier text) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  uid uuid := tests.get_supabase_uid(identifier);
+begin
+  if uid is null then
+    raise exception 'test user % does not exist', identifier;
+  end if;
+  perform set_config('role', 'authenticated', true);
+  perform set_config('request.jwt.claims',
+    jsonb_build_object('sub', uid, 'role', 'authenticated', 'email', identifier || '@test.adrail')::text, true);
+end;
+$$;
+comment on function tests.authenticate_as(text) is 'Acts as the test user for the rest of the transaction, as PostgREST would.';
+
+create or replace function tests.authenticate_as_anon() returns void
+language sql
+set search_path = ''
+as $$
+  select set_config('role', 'anon', true), set_config('request.jwt.claims', '{"role":"anon"}', true)
+$$;
+
+create or replace function tests.authenticate_as_service_role() returns void
+language sql
+set search_path = ''
+as $$
+  select set_config('role', 'service_role', true),
+         set_config('request.jwt.claims', '{"role":"service_role"}', true)
+$$;
+
+create or replace function tests.clear_authentication() returns void
+language sql
+set search_path = ''
+as $$
+  select set_config('role', 'postgres', true), set_config('request.jwt.claims', '', true)
+$$;
+
+create or replace function tests.create_ad_account(owner_identifier text, platform_account_id text)
+returns uuid
+language sql
+set search_path = ''
+as $$
+  with account as (
+    insert into public.ad_accounts (user_id, platform_account_id, name, account_status, access_token_ciphertext)
+    values (tests.get_supabase_uid(owner_identifier), platform_account_id, platform_account_id, 1, 'ciphertext')
+    returning id
+  ), member as (
+    insert into public.ad_account_members (ad_account_id, user_id, role)
+    select id, tests.get_supabase_uid(owner_identifier), 'owner' from account
+  )
+  select id from account
+$$;
+comment on function tests.create_ad_account(text, text) is 'An ad account owned (and so visible) by the test user.';
+
+grant execute on all functions in schema tests to anon, authenticated, service_role;
+
+begin;
+select plan(1);
+select has_function('tests', 'authenticate_as', array['text'], 'test helpers are installed');
+select * from finish();
+rollback;
