@@ -7,8 +7,13 @@ const root = new URL("..", import.meta.url).pathname;
 
 type Outcome = { passed: number; failed: number; ok: boolean };
 
-async function runAndTee(cmd: string, args: string[], env: Record<string, string>): Promise<{ text: string; ok: boolean }> {
-  const child = new Deno.Command(cmd, { args, env, cwd: root, stdout: "piped", stderr: "inherit" }).spawn();
+async function runAndTee(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ text: string; ok: boolean }> {
+  const child = new Deno.Command(cmd, { args, env, cwd: root, stdout: "piped", stderr: "inherit" })
+    .spawn();
   let text = "";
   const decoder = new TextDecoder();
   for await (const chunk of child.stdout) {
@@ -28,13 +33,21 @@ async function pgTap(databaseUrl: string): Promise<Outcome> {
     PGOPTIONS: "-c client_min_messages=warning",
   });
   const tests = Number(text.match(/Tests=(\d+)/)?.[1] ?? 0);
-  const failedTests = [...text.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const failedTests = [...text.matchAll(/Failed (\d+)\/\d+ subtests/g)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
   const failed = ok ? 0 : Math.max(failedTests, 1);
   return { passed: tests - failedTests, failed, ok };
 }
 
 async function denoTests(databaseUrl: string): Promise<Outcome> {
-  const { text, ok } = await runAndTee(Deno.execPath(), ["test", "-A", "supabase/tests/", "simulator/"], {
+  const { text, ok } = await runAndTee(Deno.execPath(), [
+    "test",
+    "-A",
+    "supabase/tests/",
+    "simulator/",
+  ], {
     DATABASE_URL: databaseUrl,
     DENO_TLS_CA_STORE: "system",
     NO_COLOR: "1",
@@ -53,6 +66,8 @@ console.log("== Deno tests: supabase/tests, simulator");
 const deno = await denoTests(databaseUrl);
 const passed = sql.passed + deno.passed;
 const failed = sql.failed + deno.failed;
-console.log(`\npgTAP ${sql.passed} passed, ${sql.failed} failed; Deno ${deno.passed} passed, ${deno.failed} failed`);
+console.log(
+  `\npgTAP ${sql.passed} passed, ${sql.failed} failed; Deno ${deno.passed} passed, ${deno.failed} failed`,
+);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 Deno.exit(sql.ok && deno.ok ? 0 : 1);

@@ -1,0 +1,40 @@
+// The local stack's fixed settings, like `supabase start`'s: a known JWT secret and the anon and
+// service-role keys signed with it (HS256, as Supabase's legacy keys are). Local use only.
+import * as jose from "jose";
+
+export const localJwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";
+export const localTokenEncryptionKey =
+  "61647261696c2d6c6f63616c2d746f6b656e2d656e6372797074696f6e2d6b21";
+export const localCronSecret = "adrail-local-cron-secret";
+export const ports = { functions: 54321, postgres: 54322, simulator: 54330 } as const;
+
+/** A JWT signed with the local secret; `claims` must carry `role` (and `sub` for a user). */
+export async function signLocalJwt(claims: jose.JWTPayload, expiresIn = "10y"): Promise<string> {
+  return await new jose.SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("supabase-demo")
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(localJwtSecret));
+}
+
+export async function localKeys(): Promise<{ anonKey: string; serviceRoleKey: string }> {
+  return {
+    anonKey: await signLocalJwt({ role: "anon" }),
+    serviceRoleKey: await signLocalJwt({ role: "service_role" }),
+  };
+}
+
+export const graphApiVersion = "v21.0";
+
+/** What Supabase would inject into the functions, plus adrail's own settings, for a local run. */
+export function functionsEnv(databaseUrl: string, graphBaseUrl: string): Record<string, string> {
+  return {
+    SUPABASE_DB_URL: databaseUrl,
+    GRAPH_BASE_URL: graphBaseUrl,
+    GRAPH_API_VERSION: graphApiVersion,
+    SUPABASE_JWT_SECRET: localJwtSecret,
+    TOKEN_ENCRYPTION_KEY: localTokenEncryptionKey,
+    CRON_SECRET: localCronSecret,
+  };
+}

@@ -1,0 +1,104 @@
+// Connecting an ad account: the token is checked against Meta, stored only encrypted, and the
+// caller becomes its owner. Listing: the accounts the caller is a member of.
+import { z } from "zod";
+import { loadConfig } from "./config.ts";
+import { db } from "./db.ts";
+import { GraphClient } from "./graph-client.ts";
+import { HttpError } from "./http.ts";
+import { retryRead } from "./retry.ts";
+import { encryptSecret } from "./token-crypto.ts";
+
+export const ConnectAdAccountBody = z.object({
+  platformAccountId: z.string().regex(/^act_[0-9]{1,20}$/, "must look like act_<digits>"),
+  accessToken: z.string().min(10).max(4096),
+  appSecret: z.string().min(8).max(256).optional(),
+}).strict();
+export type ConnectAdAccountInput = z.infer<typeof ConnectAdAccountBody>;
+
+export type AdAccountView = {
+  id: string;
+  platformAccountId: string;
+  name: string | null;
+  currency: string | null;
+  accountStatus: number | null;
+  role: string;
+};
+
+type MetaAdAccount = { id: string; name?: string; currency?: string; account_status?: number };
+
+export async function connectAdAccount(
+  userId: string,
+  input: ConnectAdAccountInput,
+): Promise<AdAccountView> {
+  const config = loadConfig();
+  const graph = new GraphClient({
+    baseUrl: config.graphBaseUrl,
+    version: config.graphApiVersion,
+    accessToken: input.accessToken,
+    appSecret: input.appSecret,
+  });
+  const read = await retryRead(() =>
+    graph.get<MetaAdAccount>(`/${input.platformAccountId}`, {
+      fields: "id,name,account_status,currency",
+    })
+  );
+  if (!read.ok) {
+    if (read.error.class === "PERMANENT") {
+      throw new HttpError(
+        422,
+        "meta_rejected",
+        "Meta rejected the access token for this ad account",
+        {
+          meta: { code: read.error.code, subcode: read.error.subcode, message: read.error.message },
+        },
+      );
+    }
+    throw new HttpError(502, "meta_unreachable", "the Graph API did not answer; try again", {
+      meta: { class: read.error.class },
+    });
+  }
+
+  const account = read.data;
+  const tokenCiphertext = await encryptSecret(input.accessToken);
+  const appSecretCiphertext = input.appSecret ? await encryptSecret(input.appSecret) : null;
+  const [row] = await db().begin(async (sql) => {
+    const [saved] = await sql<{ id: string }[]>`
+      insert into public.ad_accounts (
+        user_id, platform, platform_account_id, name, currency, account_status,
+        access_token_ciphertext, app_secret_ciphertext, token_validated_at
+      ) values (
+        ${userId}, 'facebook', ${input.platformAccountId}, ${account.name ?? null},
+        ${account.currency ?? null}, ${account.account_status ?? null},
+        ${tokenCiphertext}, ${appSecretCiphertext}, now()
+      )
+      on conflict (platform, platform_account_id) do update set
+        name = excluded.name, currency = excluded.currency, account_status = excluded.account_status,
+        access_token_ciphertext = excluded.access_token_ciphertext,
+        app_secret_ciphertext = excluded.app_secret_ciphertext,
+        token_validated_at = excluded.token_validated_at
+      returning id`;
+    await sql`
+      insert into public.ad_account_members (ad_account_id, user_id, role)
+      values (${saved.id}, ${userId}, 'owner')
+      on conflict (ad_account_id, user_id) do update set role = 'owner'`;
+    return [saved];
+  });
+  return {
+    id: row.id,
+    platformAccountId: input.platformAccountId,
+    name: account.name ?? null,
+    currency: account.currency ?? null,
+    accountStatus: account.account_status ?? null,
+    role: "owner",
+  };
+}
+
+export async function listAdAccounts(userId: string): Promise<AdAccountView[]> {
+  return await db()<AdAccountView[]>`
+    select a.id, a.platform_account_id as "platformAccountId", a.name, a.currency,
+           a.account_status as "accountStatus", m.role
+    from public.ad_accounts a
+    join public.ad_account_members m on m.ad_account_id = a.id
+    where m.user_id = ${userId}
+    order by a.created_at`;
+}

@@ -1,0 +1,40 @@
+// One Postgres connection pool per function instance, on the direct database URL.
+// prepare: false keeps it usable through Supavisor's transaction pooler too.
+import postgres from "postgres";
+import { loadConfig } from "./config.ts";
+
+export type Sql = postgres.Sql;
+
+let pool: Sql | undefined;
+
+export function db(): Sql {
+  pool ??= postgres(loadConfig().databaseUrl, {
+    prepare: false,
+    max: 5,
+    idle_timeout: 20,
+    onnotice: () => {},
+  });
+  return pool;
+}
+
+/** Closes the pool (tests and the local server's shutdown; Supabase just drops the worker). */
+export async function closeDb(): Promise<void> {
+  const closing = pool;
+  pool = undefined;
+  await closing?.end({ timeout: 5 });
+}
+
+/** adrail's own SQLSTATEs (raised with `using errcode` in the migrations). */
+export const DbErrorCode = {
+  illegalTransition: "ADR01",
+  notClaimant: "ADR02",
+  idempotencyConflict: "ADR03",
+  notFound: "ADR04",
+  retryBudgetExhausted: "ADR05",
+} as const;
+export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
+
+/** The SQLSTATE of a database error, if it is one. */
+export function sqlState(error: unknown): string | undefined {
+  return error instanceof postgres.PostgresError ? error.code : undefined;
+}

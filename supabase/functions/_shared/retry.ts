@@ -1,0 +1,41 @@
+// Backoff for retried Graph calls. Full jitter (AWS "Exponential Backoff and Jitter"): a random
+// wait in [0, min(cap, base * 2^attempt)], so many workers retrying at once do not stampede.
+import type { GraphResult } from "./graph-errors.ts";
+
+export type BackoffPolicy = { baseMs: number; capMs: number };
+
+/** 1 s, 2 s, 4 s, 8 s, 16 s ceilings: the schedule of durable job retries. */
+export const jobBackoff: BackoffPolicy = { baseMs: 1000, capMs: 16_000 };
+
+/** Short in-process retries, for idempotent reads only. */
+export const readBackoff: BackoffPolicy = { baseMs: 200, capMs: 1000 };
+
+export function backoffDelayMs(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(policy.capMs, policy.baseMs * 2 ** attempt);
+  return Math.floor(random() * ceiling);
+}
+
+/**
+ * Retries an idempotent read on TEMPORARY failures, a few times, in process. Anything longer
+ * (a rate limit, a create) is the durable job's business, not this loop's.
+ */
+export async function retryRead<T>(
+  read: () => Promise<GraphResult<T>>,
+  attempts = 3,
+  policy: BackoffPolicy = readBackoff,
+): Promise<GraphResult<T>> {
+  let result = await read();
+  for (
+    let attempt = 1;
+    attempt < attempts && !result.ok && result.error.class === "TEMPORARY";
+    attempt++
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, policy)));
+    result = await read();
+  }
+  return result;
+}

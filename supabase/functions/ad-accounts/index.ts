@@ -1,0 +1,15 @@
+// POST /ad-accounts connects an ad account (token checked with Meta, stored encrypted, caller
+// becomes owner); GET /ad-accounts lists the caller's accounts.
+import { authenticateUser } from "../_shared/auth.ts";
+import { connectAdAccount, ConnectAdAccountBody, listAdAccounts } from "../_shared/ad-accounts.ts";
+import { HttpError, json, parseJsonBody, serveJson } from "../_shared/http.ts";
+
+Deno.serve(serveJson("ad-accounts", async (req) => {
+  const user = await authenticateUser(req);
+  if (req.method === "GET") return json(200, { accounts: await listAdAccounts(user.id) });
+  if (req.method === "POST") {
+    const input = await parseJsonBody(req, ConnectAdAccountBody);
+    return json(201, await connectAdAccount(user.id, input));
+  }
+  throw new HttpError(405, "method_not_allowed", "use GET or POST");
+}));

@@ -1,0 +1,96 @@
+// A whole adrail stack for one test file, in process and on random ports: the Graph API
+// simulator, the local functions server running the real functions, and the real database
+// ($DATABASE_URL, migrated by the test runner). Users are real rows in auth.users with JWTs
+// signed by the local secret, and call the functions through supabase-js as an app would.
+import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import postgres from "postgres";
+import { type RunningSimulator, startSimulator } from "../../../simulator/server.ts";
+import { type FunctionsServer, startFunctionsServer } from "../../../dev/functions-server.ts";
+import { functionsEnv, localKeys, signLocalJwt } from "../../../dev/lib/local-env.ts";
+import { closeDb } from "../../functions/_shared/db.ts";
+
+export type TestStack = {
+  sql: postgres.Sql;
+  simulator: RunningSimulator;
+  functions: FunctionsServer;
+  /** A new auth user; returns its id. */
+  createUser(): Promise<string>;
+  /** supabase-js as that user's app would hold it. */
+  clientFor(userId: string): Promise<SupabaseClient>;
+  /** supabase-js with only the anon key (signed out). */
+  anonClient(): Promise<SupabaseClient>;
+  /** POST to the simulator's control API. */
+  sim(path: string, body?: unknown): Promise<unknown>;
+  close(): Promise<void>;
+};
+
+export function databaseUrl(): string {
+  const url = Deno.env.get("DATABASE_URL");
+  if (!url) throw new Error("DATABASE_URL is not set: run the tests with `deno task test`");
+  return url;
+}
+
+function client(url: string, anonKey: string, bearer: string): SupabaseClient {
+  return createClient(url, anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: { headers: { Authorization: `Bearer ${bearer}` } },
+  });
+}
+
+export async function startTestStack(): Promise<TestStack> {
+  const simulator = await startSimulator({ port: 0, seed: 1 });
+  const functions = await startFunctionsServer({
+    port: 0,
+    env: functionsEnv(databaseUrl(), simulator.url),
+  });
+  const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
+  const { anonKey } = await localKeys();
+
+  return {
+    sql,
+    simulator,
+    functions,
+    async createUser() {
+      const [user] = await sql<{ id: string }[]>`
+        insert into auth.users (id, email) values (gen_random_uuid(), gen_random_uuid() || '@test.adrail')
+        returning id`;
+      return user.id;
+    },
+    async clientFor(userId) {
+      return client(
+        functions.url,
+        anonKey,
+        await signLocalJwt({ sub: userId, role: "authenticated" }, "1h"),
+      );
+    },
+    anonClient() {
+      return Promise.resolve(client(functions.url, anonKey, anonKey));
+    },
+    async sim(path, body) {
+      const response = await fetch(`${simulator.url}${path}`, {
+        method: body === undefined ? "GET" : "POST",
+        headers: { "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      if (!response.ok) throw new Error(`simulator ${path} answered ${response.status}: ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    },
+    async close() {
+      await functions.close();
+      await simulator.close();
+      await closeDb();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Status and JSON body of a functions.invoke() answer, success or error alike. */
+export async function invokeResult(
+  result: { data: unknown; error: unknown; response?: Response },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const context = (result.error as { context?: Response } | null)?.context;
+  if (context instanceof Response) return { status: context.status, body: await context.json() };
+  if (result.error) throw result.error;
+  return { status: result.response?.status ?? 0, body: result.data as Record<string, unknown> };
+}

@@ -1,0 +1,167 @@
+// ad-accounts over real HTTP: supabase-js -> local functions server -> the real function ->
+// the Graph API simulator and the real database.
+import assert from "node:assert/strict";
+import { invokeResult, startTestStack } from "../_support/stack.ts";
+import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
+
+const stack = await startTestStack();
+let accountNumber = Date.now() % 1_000_000_000;
+
+/** A fresh ad account on the simulated Meta, with the token that may use it. */
+async function metaAccount(options: { appSecret?: string } = {}) {
+  const id = `act_${++accountNumber}`;
+  const token = `EAAB-test-token-${crypto.randomUUID()}`;
+  await stack.sim("/__sim/accounts", {
+    id,
+    token,
+    name: `Account ${id}`,
+    currency: "EUR",
+    ...options,
+  });
+  return { id, token };
+}
+
+async function connect(userId: string, body: unknown) {
+  const client = await stack.clientFor(userId);
+  return await invokeResult(
+    await client.functions.invoke("ad-accounts", { body: body as Record<string, unknown> }),
+  );
+}
+
+Deno.test("ad-accounts", async (t) => {
+  const owner = await stack.createUser();
+  const stranger = await stack.createUser();
+
+  await t.step("401 without a JWT, with the anon key, or with a forged JWT", async () => {
+    const meta = await metaAccount();
+    const anon = await stack.anonClient();
+    const anonAnswer = await invokeResult(
+      await anon.functions.invoke("ad-accounts", {
+        body: { platformAccountId: meta.id, accessToken: meta.token },
+      }),
+    );
+    assert.equal(anonAnswer.status, 401);
+    assert.equal(anonAnswer.body.error, "unauthorized");
+
+    const forged = await fetch(`${stack.functions.url}/functions/v1/ad-accounts`, {
+      headers: {
+        Authorization:
+          "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4Iiwicm9sZSI6ImF1dGhlbnRpY2F0ZWQifQ.c2ln",
+      },
+    });
+    assert.equal(forged.status, 401);
+    assert.equal((await forged.json()).error, "unauthorized");
+
+    const none = await fetch(`${stack.functions.url}/functions/v1/ad-accounts`);
+    assert.equal(none.status, 401);
+    await none.body?.cancel();
+  });
+
+  await t.step("400 with zod's field paths on a bad body, and nothing stored", async () => {
+    const answer = await connect(owner, { platformAccountId: "123", accessToken: "short" });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body.error, "invalid_body");
+    const paths = (answer.body.issues as { path: string }[]).map((i) => i.path).sort();
+    assert.deepEqual(paths, ["accessToken", "platformAccountId"]);
+  });
+
+  await t.step("422 when Meta rejects the token, and nothing stored", async () => {
+    const meta = await metaAccount();
+    const answer = await connect(owner, {
+      platformAccountId: meta.id,
+      accessToken: "EAAB-not-the-right-token",
+    });
+    assert.equal(answer.status, 422);
+    assert.equal(answer.body.error, "meta_rejected");
+    assert.equal((answer.body.meta as { code: number }).code, 190);
+    const [{ count }] = await stack
+      .sql`select count(*)::int from public.ad_accounts where platform_account_id = ${meta.id}`;
+    assert.equal(count, 0);
+  });
+
+  await t.step(
+    "201: the caller becomes owner and the token is stored only as ciphertext",
+    async () => {
+      const meta = await metaAccount();
+      const answer = await connect(owner, { platformAccountId: meta.id, accessToken: meta.token });
+      assert.equal(answer.status, 201);
+      assert.equal(answer.body.platformAccountId, meta.id);
+      assert.equal(answer.body.name, `Account ${meta.id}`);
+      assert.equal(answer.body.accountStatus, 1);
+      assert.ok(!JSON.stringify(answer.body).includes(meta.token), "the token is never returned");
+
+      const [row] = await stack.sql`
+      select a.access_token_ciphertext, m.role from public.ad_accounts a
+      join public.ad_account_members m on m.ad_account_id = a.id and m.user_id = ${owner}
+      where a.platform_account_id = ${meta.id}`;
+      assert.equal(row.role, "owner");
+      assert.ok(!row.access_token_ciphertext.includes(meta.token));
+      assert.equal(await decryptSecret(row.access_token_ciphertext), meta.token);
+
+      const again = await connect(owner, { platformAccountId: meta.id, accessToken: meta.token });
+      assert.equal(again.status, 201, "connecting again updates the token");
+      assert.equal(again.body.id, answer.body.id);
+    },
+  );
+
+  await t.step("appsecret_proof is sent when an app secret is given", async () => {
+    const meta = await metaAccount({ appSecret: "app-secret-1234" });
+    const wrong = await connect(owner, {
+      platformAccountId: meta.id,
+      accessToken: meta.token,
+      appSecret: "not-the-secret",
+    });
+    assert.equal(wrong.status, 422);
+    const right = await connect(owner, {
+      platformAccountId: meta.id,
+      accessToken: meta.token,
+      appSecret: "app-secret-1234",
+    });
+    assert.equal(right.status, 201);
+  });
+
+  await t.step("a transient Meta error is retried; one that persists is 502", async () => {
+    const meta = await metaAccount();
+    const path = `/${meta.id}$`;
+    await stack.sim("/__sim/faults", {
+      rules: [{ path, times: 1, effect: { error: { code: 2, transient: true, status: 503 } } }],
+    });
+    assert.equal(
+      (await connect(owner, { platformAccountId: meta.id, accessToken: meta.token })).status,
+      201,
+    );
+
+    const other = await metaAccount();
+    await stack.sim("/__sim/faults", {
+      rules: [{
+        path: `/${other.id}$`,
+        effect: { error: { code: 2, transient: true, status: 503 } },
+      }],
+    });
+    const answer = await connect(owner, { platformAccountId: other.id, accessToken: other.token });
+    assert.equal(answer.status, 502);
+    assert.equal(answer.body.error, "meta_unreachable");
+    await stack.sim("/__sim/faults", { rules: [] });
+  });
+
+  await t.step("GET lists the caller's accounts only", async () => {
+    const ownerClient = await stack.clientFor(owner);
+    const mine = await invokeResult(
+      await ownerClient.functions.invoke("ad-accounts", { method: "GET" }),
+    );
+    assert.equal(mine.status, 200);
+    assert.ok((mine.body.accounts as unknown[]).length >= 2);
+
+    const strangerClient = await stack.clientFor(stranger);
+    const theirs = await invokeResult(
+      await strangerClient.functions.invoke("ad-accounts", { method: "GET" }),
+    );
+    assert.equal(theirs.status, 200);
+    assert.deepEqual(theirs.body.accounts, []);
+  });
+});
+
+Deno.test({
+  name: "ad-accounts: stop the stack",
+  fn: () => stack.close(),
+});
