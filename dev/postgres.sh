@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL 15 cluster of adrail's own, in .local/postgres, on 127.0.0.1:${ADRAIL_PG_PORT:-54322},
-# with pg_cron preloaded as on Supabase. Trust auth on loopback only: it holds test data, nothing else.
+# A throwaway PostgreSQL 15 cluster of adrail's own on 127.0.0.1:${ADRAIL_PG_PORT:-54322}, with pg_cron
+# preloaded as on Supabase. Trust auth on loopback only: it holds test data, nothing else.
+# Its files live in /tmp (ADRAIL_PG_DIR), not in the checkout: as root, the cluster runs as the
+# postgres system user, which may not be able to enter the folder the checkout is in.
 #   dev/postgres.sh start   create the cluster if missing, start it if stopped; prints DATABASE_URL
-#   dev/postgres.sh stop    stop it (the data stays until .local/ is removed)
+#   dev/postgres.sh stop    stop it (its data stays in $ADRAIL_PG_DIR)
 #   dev/postgres.sh url     print DATABASE_URL
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin=/usr/lib/postgresql/15/bin
 port="${ADRAIL_PG_PORT:-54322}"
-data="$root/.local/postgres/data"
-sockets="$root/.local/postgres/run"
-log="$root/.local/postgres/postgres.log"
+dir="${ADRAIL_PG_DIR:-/tmp/adrail-postgres-$port}"
+data="$dir/data"
+sockets="$dir/run"
+log="$dir/postgres.log"
 url="postgresql://postgres:postgres@127.0.0.1:$port/postgres"
 
 # initdb and postgres refuse to run as root: run them as the postgres system user then.
@@ -20,8 +22,8 @@ as_pg() {
 }
 
 start() {
-  mkdir -p "$root/.local/postgres"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$root/.local/postgres"; fi
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres:postgres "$dir"; fi
   if [ ! -f "$data/PG_VERSION" ]; then
     as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
     as_pg mkdir -p "$sockets"
