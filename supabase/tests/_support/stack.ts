@@ -94,3 +94,18 @@ export async function invokeResult(
   if (result.error) throw result.error;
   return { status: result.response?.status ?? 0, body: result.data as Record<string, unknown> };
 }
+
+/** A Deno test with its own stack, started before its steps and stopped after, whatever happens. */
+export function testWithStack(
+  name: string,
+  fn: (t: Deno.TestContext, stack: TestStack) => Promise<void>,
+): void {
+  Deno.test(name, async (t) => {
+    const stack = await startTestStack();
+    try {
+      await fn(t, stack);
+    } finally {
+      await stack.close();
+    }
+  });
+}

@@ -78,6 +78,84 @@ as $$
 $$;
 comment on function tests.create_ad_account(text, text) is 'An ad account owned (and so visible) by the test user.';
 
+create or replace function tests.get_ad_account_id(platform_account_id text) returns uuid
+language sql stable security definer
+set search_path = ''
+as $$
+  select a.id from public.ad_accounts a where a.platform_account_id = get_ad_account_id.platform_account_id
+$$;
+comment on function tests.get_ad_account_id(text) is
+  'The id of an ad account by its platform id, whoever is acting (security definer: RLS does not hide it).';
+
+create or replace function tests.add_ad_account_member(platform_account_id text, identifier text, role text default 'viewer')
+returns void
+language sql
+set search_path = ''
+as $$
+  insert into public.ad_account_members (ad_account_id, user_id, role)
+  values (tests.get_ad_account_id(platform_account_id), tests.get_supabase_uid(identifier), role)
+$$;
+comment on function tests.add_ad_account_member(text, text, text) is 'Makes the test user a member of the ad account.';
+
+create or replace function tests.rls_enabled(testing_schema text) returns text
+language sql
+set search_path = ''
+as $$
+  select extensions.is(
+    (select count(*)::integer from pg_catalog.pg_class c
+     join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = testing_schema and c.relkind in ('r', 'p') and not c.relrowsecurity),
+    0,
+    'every table in the ' || testing_schema || ' schema has row level security enabled'
+  )
+$$;
+comment on function tests.rls_enabled(text) is 'basejump''s check: no table of the schema has row level security off.';
+
+create or replace function tests.advance_job(job_id bigint, variadic statuses text[]) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  next_status text;
+begin
+  foreach next_status in array statuses loop
+    update public.campaign_creation_jobs set status = next_status where id = advance_job.job_id;
+  end loop;
+end;
+$$;
+comment on function tests.advance_job(bigint, text[]) is
+  'Moves a creation job through the given statuses one update at a time (each step must be legal).';
+
+create or replace function tests.advance_slot(slot_id bigint, variadic statuses text[]) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  next_status text;
+begin
+  foreach next_status in array statuses loop
+    update public.entity_creation_slots set status = next_status where id = advance_slot.slot_id;
+  end loop;
+end;
+$$;
+comment on function tests.advance_slot(bigint, text[]) is
+  'Moves an entity creation slot through the given statuses one update at a time (each step must be legal).';
+
+create or replace function tests.affected_rows(statement text) returns bigint
+language plpgsql
+set search_path = ''
+as $$
+declare
+  n bigint;
+begin
+  execute statement;
+  get diagnostics n = row_count;
+  return n;
+end;
+$$;
+comment on function tests.affected_rows(text) is
+  'Runs an insert/update/delete as the current role and returns how many rows it affected (RLS: 0 when refused).';
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;
 
 begin;

@@ -1,14 +1,13 @@
 // ad-accounts over real HTTP: supabase-js -> local functions server -> the real function ->
 // the Graph API simulator and the real database.
 import assert from "node:assert/strict";
-import { invokeResult, startTestStack } from "../_support/stack.ts";
+import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
 import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
 
-const stack = await startTestStack();
 let accountNumber = Date.now() % 1_000_000_000;
 
 /** A fresh ad account on the simulated Meta, with the token that may use it. */
-async function metaAccount(options: { appSecret?: string } = {}) {
+async function metaAccount(stack: TestStack, options: { appSecret?: string } = {}) {
   const id = `act_${++accountNumber}`;
   const token = `EAAB-test-token-${crypto.randomUUID()}`;
   await stack.sim("/__sim/accounts", {
@@ -21,19 +20,19 @@ async function metaAccount(options: { appSecret?: string } = {}) {
   return { id, token };
 }
 
-async function connect(userId: string, body: unknown) {
+async function connect(stack: TestStack, userId: string, body: unknown) {
   const client = await stack.clientFor(userId);
   return await invokeResult(
     await client.functions.invoke("ad-accounts", { body: body as Record<string, unknown> }),
   );
 }
 
-Deno.test("ad-accounts", async (t) => {
+testWithStack("ad-accounts", async (t, stack) => {
   const owner = await stack.createUser();
   const stranger = await stack.createUser();
 
   await t.step("401 without a JWT, with the anon key, or with a forged JWT", async () => {
-    const meta = await metaAccount();
+    const meta = await metaAccount(stack);
     const anon = await stack.anonClient();
     const anonAnswer = await invokeResult(
       await anon.functions.invoke("ad-accounts", {
@@ -58,7 +57,7 @@ Deno.test("ad-accounts", async (t) => {
   });
 
   await t.step("400 with zod's field paths on a bad body, and nothing stored", async () => {
-    const answer = await connect(owner, { platformAccountId: "123", accessToken: "short" });
+    const answer = await connect(stack, owner, { platformAccountId: "123", accessToken: "short" });
     assert.equal(answer.status, 400);
     assert.equal(answer.body.error, "invalid_body");
     const paths = (answer.body.issues as { path: string }[]).map((i) => i.path).sort();
@@ -66,8 +65,8 @@ Deno.test("ad-accounts", async (t) => {
   });
 
   await t.step("422 when Meta rejects the token, and nothing stored", async () => {
-    const meta = await metaAccount();
-    const answer = await connect(owner, {
+    const meta = await metaAccount(stack);
+    const answer = await connect(stack, owner, {
       platformAccountId: meta.id,
       accessToken: "EAAB-not-the-right-token",
     });
@@ -82,8 +81,11 @@ Deno.test("ad-accounts", async (t) => {
   await t.step(
     "201: the caller becomes owner and the token is stored only as ciphertext",
     async () => {
-      const meta = await metaAccount();
-      const answer = await connect(owner, { platformAccountId: meta.id, accessToken: meta.token });
+      const meta = await metaAccount(stack);
+      const answer = await connect(stack, owner, {
+        platformAccountId: meta.id,
+        accessToken: meta.token,
+      });
       assert.equal(answer.status, 201);
       assert.equal(answer.body.platformAccountId, meta.id);
       assert.equal(answer.body.name, `Account ${meta.id}`);
@@ -98,21 +100,24 @@ Deno.test("ad-accounts", async (t) => {
       assert.ok(!row.access_token_ciphertext.includes(meta.token));
       assert.equal(await decryptSecret(row.access_token_ciphertext), meta.token);
 
-      const again = await connect(owner, { platformAccountId: meta.id, accessToken: meta.token });
+      const again = await connect(stack, owner, {
+        platformAccountId: meta.id,
+        accessToken: meta.token,
+      });
       assert.equal(again.status, 201, "connecting again updates the token");
       assert.equal(again.body.id, answer.body.id);
     },
   );
 
   await t.step("appsecret_proof is sent when an app secret is given", async () => {
-    const meta = await metaAccount({ appSecret: "app-secret-1234" });
-    const wrong = await connect(owner, {
+    const meta = await metaAccount(stack, { appSecret: "app-secret-1234" });
+    const wrong = await connect(stack, owner, {
       platformAccountId: meta.id,
       accessToken: meta.token,
       appSecret: "not-the-secret",
     });
     assert.equal(wrong.status, 422);
-    const right = await connect(owner, {
+    const right = await connect(stack, owner, {
       platformAccountId: meta.id,
       accessToken: meta.token,
       appSecret: "app-secret-1234",
@@ -121,24 +126,27 @@ Deno.test("ad-accounts", async (t) => {
   });
 
   await t.step("a transient Meta error is retried; one that persists is 502", async () => {
-    const meta = await metaAccount();
+    const meta = await metaAccount(stack);
     const path = `/${meta.id}$`;
     await stack.sim("/__sim/faults", {
       rules: [{ path, times: 1, effect: { error: { code: 2, transient: true, status: 503 } } }],
     });
     assert.equal(
-      (await connect(owner, { platformAccountId: meta.id, accessToken: meta.token })).status,
+      (await connect(stack, owner, { platformAccountId: meta.id, accessToken: meta.token })).status,
       201,
     );
 
-    const other = await metaAccount();
+    const other = await metaAccount(stack);
     await stack.sim("/__sim/faults", {
       rules: [{
         path: `/${other.id}$`,
         effect: { error: { code: 2, transient: true, status: 503 } },
       }],
     });
-    const answer = await connect(owner, { platformAccountId: other.id, accessToken: other.token });
+    const answer = await connect(stack, owner, {
+      platformAccountId: other.id,
+      accessToken: other.token,
+    });
     assert.equal(answer.status, 502);
     assert.equal(answer.body.error, "meta_unreachable");
     await stack.sim("/__sim/faults", { rules: [] });
@@ -159,9 +167,4 @@ Deno.test("ad-accounts", async (t) => {
     assert.equal(theirs.status, 200);
     assert.deepEqual(theirs.body.accounts, []);
   });
-});
-
-Deno.test({
-  name: "ad-accounts: stop the stack",
-  fn: () => stack.close(),
 });

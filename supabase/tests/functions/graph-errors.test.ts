@@ -11,7 +11,11 @@ const noHeaders = new Headers();
 
 Deno.test("rate-limit codes are RATE_LIMIT, with the wait Meta reports in its usage headers", () => {
   for (const code of [4, 17, 32, 613, 80000, 80004, 80014]) {
-    assert.equal(classifyGraphResponse(400, { code }, noHeaders).class, "RATE_LIMIT", `code ${code}`);
+    assert.equal(
+      classifyGraphResponse(400, { code }, noHeaders).class,
+      "RATE_LIMIT",
+      `code ${code}`,
+    );
   }
   const headers = new Headers({
     "x-business-use-case-usage": JSON.stringify({
@@ -20,17 +24,31 @@ Deno.test("rate-limit codes are RATE_LIMIT, with the wait Meta reports in its us
   });
   const error = classifyGraphResponse(400, { code: 80004 }, headers);
   assert.equal(error.retryAfterMs, 27 * 60_000);
-  assert.equal(regainAccessMs(new Headers({ "x-ad-account-usage": '{"reset_time_duration": 90}' })), 90_000);
-  assert.equal(classifyGraphResponse(400, { code: 17 }, noHeaders).retryAfterMs, 60_000, "default wait");
+  assert.equal(
+    regainAccessMs(new Headers({ "x-ad-account-usage": '{"reset_time_duration": 90}' })),
+    90_000,
+  );
+  assert.equal(
+    classifyGraphResponse(400, { code: 17 }, noHeaders).retryAfterMs,
+    60_000,
+    "default wait",
+  );
 });
 
 Deno.test("transient and server errors are TEMPORARY; token, permission and parameter errors PERMANENT", () => {
   assert.equal(classifyGraphResponse(500, { code: 1 }, noHeaders).class, "TEMPORARY");
   assert.equal(classifyGraphResponse(400, { code: 2 }, noHeaders).class, "TEMPORARY");
-  assert.equal(classifyGraphResponse(400, { code: 100, is_transient: true }, noHeaders).class, "TEMPORARY");
+  assert.equal(
+    classifyGraphResponse(400, { code: 100, is_transient: true }, noHeaders).class,
+    "TEMPORARY",
+  );
   assert.equal(classifyGraphResponse(503, undefined, noHeaders).class, "TEMPORARY");
   for (const code of [100, 190, 10, 200, 294]) {
-    assert.equal(classifyGraphResponse(400, { code }, noHeaders).class, "PERMANENT", `code ${code}`);
+    assert.equal(
+      classifyGraphResponse(400, { code }, noHeaders).class,
+      "PERMANENT",
+      `code ${code}`,
+    );
   }
 });
 
@@ -38,12 +56,16 @@ Deno.test("a lost answer to a write is UNKNOWN_OUTCOME; to a read, or a refused 
   const reset = new TypeError("error sending request: connection closed before message completed");
   assert.equal(classifyNetworkFailure(reset, true).class, "UNKNOWN_OUTCOME");
   assert.equal(classifyNetworkFailure(reset, false).class, "TEMPORARY");
-  const refused = new TypeError("error sending request: tcp connect error: Connection refused (os error 111)");
+  const refused = new TypeError(
+    "error sending request: tcp connect error: Connection refused (os error 111)",
+  );
   assert.equal(classifyNetworkFailure(refused, true).class, "TEMPORARY");
 });
 
 Deno.test("job backoff has full jitter under 1, 2, 4, 8, 16 s ceilings", () => {
-  const ceilings = [0, 1, 2, 3, 4, 5].map((attempt) => backoffDelayMs(attempt, jobBackoff, () => 0.999999));
+  const ceilings = [0, 1, 2, 3, 4, 5].map((attempt) =>
+    backoffDelayMs(attempt, jobBackoff, () => 0.999999)
+  );
   assert.deepEqual(ceilings, [999, 1999, 3999, 7999, 15999, 15999]);
   assert.equal(backoffDelayMs(3, jobBackoff, () => 0), 0);
 });

@@ -1,0 +1,58 @@
+/** What GET /__sim/requests reports: every Graph HTTP request, its batch items and fired faults. */
+
+import type { FiredFault } from "./faults.ts";
+
+export interface ItemLog {
+  index: number;
+  method: string;
+  path: string;
+  /** HTTP code of the item's answer; null when it came back null. */
+  code: number | null;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  /** Simulated time of arrival. */
+  at: string;
+  method: string;
+  path: string;
+  /** HTTP status answered; null when the connection was dropped. */
+  status: number | null;
+  dropped: boolean;
+  batchSize: number | null;
+  items: ItemLog[];
+  faults: FiredFault[];
+  /** Answered with a rate-limit error because a throttle window was open. */
+  throttled: boolean;
+}
+
+export class RequestLog {
+  #entries: RequestLogEntry[] = [];
+  #seq = 0;
+
+  begin(method: string, path: string, at: string): RequestLogEntry {
+    const entry: RequestLogEntry = {
+      seq: ++this.#seq,
+      at,
+      method,
+      path,
+      status: null,
+      dropped: false,
+      batchSize: null,
+      items: [],
+      faults: [],
+      throttled: false,
+    };
+    this.#entries.push(entry);
+    return entry;
+  }
+
+  entries(): readonly RequestLogEntry[] {
+    return this.#entries;
+  }
+
+  clear(): void {
+    this.#entries = [];
+    this.#seq = 0;
+  }
+}

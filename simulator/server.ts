@@ -1,0 +1,116 @@
+/** The simulator's HTTP server: the Graph API under /<version>/, the control API under /__sim/. */
+
+import { authenticate } from "./auth.ts";
+import { runBatch } from "./batch.ts";
+import { handleControl } from "./control.ts";
+import { accountOf, answering, type Outcome, runOperation, sleep, withFaults } from "./dispatch.ts";
+import { makeOperation, unversioned } from "./graph-routes.ts";
+import { readParams } from "./params.ts";
+import { SimState } from "./state.ts";
+import { usageHeaders } from "./usage.ts";
+
+export interface SimulatorOptions {
+  /** 0 picks a free port. */
+  port?: number;
+  hostname?: string;
+  /** Seeds metrics and fault probabilities. */
+  seed?: number;
+  /** Added before every Graph API answer (not the control API's). */
+  latencyMs?: number;
+}
+
+export interface RunningSimulator {
+  /** e.g. http://127.0.0.1:54330, no trailing slash. */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A response whose body fails before its first byte: Deno then closes the connection without
+ * sending a status line, so the client's fetch rejects with a network error (checked
+ * empirically; node:http's socket.destroy() does not cut the connection under Deno 2.1).
+ */
+function droppedConnection(): Response {
+  return new Response(
+    new ReadableStream({ start: (c) => c.error(new Error("simulated dropped connection")) }),
+  );
+}
+
+async function graphOutcome(
+  sim: SimState,
+  req: Request,
+  url: URL,
+  serverUrl: string,
+): Promise<Outcome> {
+  const { params, bodyText } = await readParams(req, url);
+  const entry = sim.log.begin(req.method, url.pathname, new Date(sim.clock.now()).toISOString());
+  const outcome = await answering(sim, undefined, async () => {
+    const ctx = await authenticate(sim.store, params, req.headers);
+    // Meta takes a batch as a POST with a `batch` parameter (docs post it to / or /me).
+    if (req.method !== "POST" || params.batch === undefined) {
+      const op = makeOperation(
+        req.method,
+        url.pathname,
+        url.search.slice(1),
+        params,
+        bodyText,
+        serverUrl,
+        ctx,
+      );
+      return runOperation(sim, ctx, op, entry, true);
+    }
+    const account = accountOf(sim, ctx);
+    const decision = sim.faults.evaluate({
+      method: "POST",
+      path: unversioned(url.pathname),
+      versionedPath: url.pathname,
+      body: bodyText,
+      envelope: true,
+    });
+    entry.faults.push(...decision.fired);
+    const outcome = await withFaults(
+      sim,
+      account,
+      decision,
+      (commit) =>
+        answering(sim, account, () => runBatch(sim, ctx, params, serverUrl, entry, commit)),
+    );
+    return outcome === "dropped" || !account
+      ? outcome
+      : { ...outcome, headers: { ...usageHeaders(account, sim.clock.now()), ...outcome.headers } };
+  });
+  entry.dropped = outcome === "dropped";
+  entry.status = outcome === "dropped" ? null : outcome.status;
+  return outcome;
+}
+
+async function handle(sim: SimState, req: Request, serverUrl: string): Promise<Response> {
+  const url = new URL(req.url);
+  if (url.pathname.startsWith("/__sim/")) return handleControl(sim, req, url);
+  const outcome = await graphOutcome(sim, req, url, serverUrl);
+  if (sim.latencyMs > 0) await sleep(sim.latencyMs);
+  if (outcome === "dropped") return droppedConnection();
+  return Response.json(outcome.body, {
+    status: outcome.status,
+    headers: { ...outcome.headers, "x-fb-trace-id": sim.traceId() },
+  });
+}
+
+export function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
+  const sim = new SimState(options.seed ?? 1, options.latencyMs ?? 0);
+  const hostname = options.hostname ?? "127.0.0.1";
+  let serverUrl = "";
+  const server = Deno.serve(
+    { port: options.port ?? 0, hostname, onListen: () => {} },
+    (req) => handle(sim, req, serverUrl),
+  );
+  const { port } = server.addr as Deno.NetAddr;
+  const host = hostname === "0.0.0.0"
+    ? "127.0.0.1"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
+  serverUrl = `http://${host}:${port}`;
+  return Promise.resolve({ url: serverUrl, port, close: () => server.shutdown() });
+}

@@ -1,0 +1,142 @@
+/**
+ * Test client written the way Meta's docs show calls: form-encoded bodies whose JSON-valued
+ * parameters are JSON strings, query strings on GET, the token as `access_token`.
+ */
+
+import { type RunningSimulator, startSimulator } from "../server.ts";
+
+export const VERSION = "v21.0";
+export const TOKEN = "token-1";
+
+export interface GraphAnswer {
+  status: number;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+}
+
+export type Values = Record<string, unknown>;
+
+/** A batch item's answer with its JSON body decoded. */
+// deno-lint-ignore no-explicit-any
+export type ItemAnswer = { code: number; body: any } | null;
+
+function encode(params: Values): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    q.set(k, typeof v === "string" ? v : JSON.stringify(v));
+  }
+  return q.toString();
+}
+
+export class Harness {
+  constructor(readonly sim: RunningSimulator) {}
+
+  get url(): string {
+    return this.sim.url;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  async control(method: string, path: string, body?: unknown): Promise<any> {
+    const res = await fetch(`${this.url}/__sim/${path}`, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await res.json();
+    if (res.status >= 400) {
+      throw new Error(`control ${path}: ${res.status} ${JSON.stringify(json)}`);
+    }
+    return json;
+  }
+
+  account(id = "act_1", extra: Values = {}): Promise<unknown> {
+    return this.control("POST", "accounts", { id, token: TOKEN, ...extra });
+  }
+
+  faults(rules: unknown[]): Promise<unknown> {
+    return this.control("POST", "faults", { rules });
+  }
+
+  /** A Graph call; `params` go in the query for GET/DELETE and in a form body for POST. */
+  async graph(
+    method: string,
+    path: string,
+    params: Values = {},
+    token: string | null = TOKEN,
+  ): Promise<GraphAnswer> {
+    const all = token === null ? params : { access_token: token, ...params };
+    const url = `${this.url}/${VERSION}/${path.replace(/^\//, "")}`;
+    const res = method === "POST"
+      ? await fetch(url, {
+        method,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: encode(all),
+      })
+      : await fetch(`${url}${url.includes("?") ? "&" : "?"}${encode(all)}`, { method });
+    return { status: res.status, headers: res.headers, body: await res.json() };
+  }
+
+  /** POST / with batch=[...]; answers each item with its body decoded (null stays null). */
+  async batch(
+    items: Values[],
+    extra: Values = {},
+  ): Promise<GraphAnswer & { items: ItemAnswer[] }> {
+    const res = await this.graph("POST", "", { batch: items, ...extra });
+    const decoded = Array.isArray(res.body)
+      ? res.body.map((r: { code: number; body: string } | null) =>
+        r && { code: r.code, body: JSON.parse(r.body) }
+      )
+      : [];
+    return { ...res, items: decoded };
+  }
+
+  async create(
+    type: "campaigns" | "adsets" | "ads",
+    params: Values,
+    account = "act_1",
+  ): Promise<string> {
+    const res = await this.graph("POST", `${account}/${type}`, params);
+    if (res.status !== 200) throw new Error(`create ${type}: ${JSON.stringify(res.body)}`);
+    return res.body.id;
+  }
+
+  /** A campaign with one ad set and one ad; their ids. */
+  async tree(
+    name = "T",
+    account = "act_1",
+  ): Promise<{ campaign: string; adset: string; ad: string }> {
+    const campaign = await this.create("campaigns", {
+      name: `${name} c`,
+      objective: "OUTCOME_SALES",
+    }, account);
+    const adset = await this.create(
+      "adsets",
+      { name: `${name} s`, campaign_id: campaign },
+      account,
+    );
+    const ad = await this.create("ads", {
+      name: `${name} a`,
+      adset_id: adset,
+      creative: { creative_id: "9" },
+    }, account);
+    return { campaign, adset, ad };
+  }
+}
+
+/** Starts a simulator on a free port, runs `fn`, always closes it. */
+export async function withSim(
+  fn: (h: Harness) => Promise<void>,
+  options: { seed?: number; latencyMs?: number } = {},
+): Promise<void> {
+  const sim = await startSimulator({
+    port: 0,
+    seed: options.seed ?? 7,
+    latencyMs: options.latencyMs,
+  });
+  try {
+    await fn(new Harness(sim));
+  } finally {
+    await sim.close();
+  }
+}
