@@ -6,10 +6,11 @@ import { resetDatabase } from "./lib/db-reset.ts";
 import { functionsEnv, localJwtSecret, localKeys, ports } from "./lib/local-env.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const stateDir = `${root}.local/stack`;
-const logDir = `${root}.local/logs`;
-const functionsUrl = `http://127.0.0.1:${ports.functions}`;
-const simulatorUrl = `http://127.0.0.1:${ports.simulator}`;
+const functionsPort = Number(Deno.env.get("FUNCTIONS_PORT") ?? ports.functions);
+const simulatorPort = Number(Deno.env.get("SIM_PORT") ?? ports.simulator);
+const stateDir = `${root}.local/stack-${functionsPort}`;
+const functionsUrl = `http://127.0.0.1:${functionsPort}`;
+const simulatorUrl = `http://127.0.0.1:${simulatorPort}`;
 
 type Service = { name: string; script: string; url: string; env: Record<string, string> };
 
@@ -20,7 +21,7 @@ function services(databaseUrl: string): Service[] {
       script: "simulator/main.ts",
       url: `${simulatorUrl}/__sim/state`,
       env: {
-        SIM_PORT: String(ports.simulator),
+        SIM_PORT: String(simulatorPort),
         SIM_LATENCY_MS: Deno.env.get("SIM_LATENCY_MS") ?? "0",
       },
     },
@@ -28,7 +29,7 @@ function services(databaseUrl: string): Service[] {
       name: "functions",
       script: "dev/functions-server.ts",
       url: `${functionsUrl}/functions/v1/`,
-      env: { FUNCTIONS_PORT: String(ports.functions), ...functionsEnv(databaseUrl, simulatorUrl) },
+      env: { FUNCTIONS_PORT: String(functionsPort), ...functionsEnv(databaseUrl, simulatorUrl) },
     },
   ];
 }
@@ -45,18 +46,16 @@ async function answers(url: string): Promise<boolean> {
 
 async function startService(service: Service): Promise<void> {
   if (await answers(service.url)) return;
-  const log = `${logDir}/${service.name}.log`;
-  // setsid + exec: the service outlives this task, in its own process group, logging to a file.
-  const child = new Deno.Command("setsid", {
-    args: ["bash", "-c", `exec "$0" run -A "$1" >>"$2" 2>&1`, Deno.execPath(), service.script, log],
-    cwd: root,
-    env: { ...service.env, DENO_TLS_CA_STORE: "system" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  child.unref();
-  await Deno.writeTextFile(`${stateDir}/${service.name}.pid`, String(child.pid));
+  const log = `${stateDir}/${service.name}.log`;
+  await run("bash", [
+    `${root}dev/daemon.sh`,
+    `${stateDir}/${service.name}.pid`,
+    log,
+    Deno.execPath(),
+    "run",
+    "-A",
+    `${root}${service.script}`,
+  ], { ...service.env, DENO_TLS_CA_STORE: "system" });
   for (let i = 0; i < 100; i++) {
     if (await answers(service.url)) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -66,7 +65,6 @@ async function startService(service: Service): Promise<void> {
 
 async function start(): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true });
-  await Deno.mkdir(logDir, { recursive: true });
   const databaseUrl = await ensureDatabase();
   const migrated =
     (await runSql(databaseUrl, "select to_regclass('public.campaign_creation_jobs') is not null"))

@@ -6,22 +6,30 @@ export const localJwtSecret = "super-secret-jwt-token-with-at-least-32-character
 export const localTokenEncryptionKey =
   "61647261696c2d6c6f63616c2d746f6b656e2d656e6372797074696f6e2d6b21";
 export const localCronSecret = "adrail-local-cron-secret";
-export const ports = { functions: 54321, postgres: 54322, simulator: 54330 } as const;
+export const ports = { functions: 54321, simulator: 54330 } as const;
 
 /** A JWT signed with the local secret; `claims` must carry `role` (and `sub` for a user). */
-export async function signLocalJwt(claims: jose.JWTPayload, expiresIn = "10y"): Promise<string> {
-  return await new jose.SignJWT(claims)
+export async function signLocalJwt(
+  claims: jose.JWTPayload,
+  expiresIn: string | number = "1h",
+): Promise<string> {
+  return await new jose.SignJWT({
+    iss: "supabase-demo",
+    iat: Math.floor(Date.now() / 1000),
+    ...claims,
+  })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("supabase-demo")
-    .setIssuedAt()
     .setExpirationTime(expiresIn)
     .sign(new TextEncoder().encode(localJwtSecret));
 }
 
+/** The anon and service-role keys: the same every time, like `supabase status` prints. */
 export async function localKeys(): Promise<{ anonKey: string; serviceRoleKey: string }> {
+  const fixed = { iat: 1_700_000_000 };
+  const until = 2_000_000_000;
   return {
-    anonKey: await signLocalJwt({ role: "anon" }),
-    serviceRoleKey: await signLocalJwt({ role: "service_role" }),
+    anonKey: await signLocalJwt({ role: "anon", ...fixed }, until),
+    serviceRoleKey: await signLocalJwt({ role: "service_role", ...fixed }, until),
   };
 }
 

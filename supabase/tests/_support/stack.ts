@@ -60,7 +60,7 @@ export async function startTestStack(): Promise<TestStack> {
       return client(
         functions.url,
         anonKey,
-        await signLocalJwt({ sub: userId, role: "authenticated" }, "1h"),
+        await signLocalJwt({ sub: userId, role: "authenticated" }),
       );
     },
     anonClient() {
