@@ -117,6 +117,7 @@ as $$
 $$;
 comment on function public.get_entities_needing_final_sync(uuid, text) is
   'Status changes of one ad account whose final sync is still owed, oldest first. Runs as the caller: RLS applies.';
+revoke execute on function public.get_entities_needing_final_sync(uuid, text) from public, anon;
 grant execute on function public.get_entities_needing_final_sync(uuid, text) to authenticated, service_role;
 
 create or replace function public.mark_final_sync_completed(

@@ -266,7 +266,9 @@ begin
   if not found then
     raise exception 'campaign creation job % not found', job_id using errcode = 'ADR04';
   end if;
-  if job.locked_by is distinct from worker or job.locked_until < now() then
+  -- A null token or a missing lease never passes (null compared with null would let anyone in).
+  if worker is null or job.locked_by is distinct from worker
+     or job.locked_until is null or job.locked_until < now() then
     raise exception 'campaign creation job % is not leased by %', job_id, worker using errcode = 'ADR02';
   end if;
   return job;

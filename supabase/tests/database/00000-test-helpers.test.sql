@@ -97,11 +97,11 @@ as $$
 $$;
 comment on function tests.add_ad_account_member(text, text, text) is 'Makes the test user a member of the ad account.';
 
+-- No pinned search_path here: pgTAP's functions call each other unqualified.
 create or replace function tests.rls_enabled(testing_schema text) returns text
 language sql
-set search_path = ''
 as $$
-  select extensions.is(
+  select is(
     (select count(*)::integer from pg_catalog.pg_class c
      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where n.nspname = testing_schema and c.relkind in ('r', 'p') and not c.relrowsecurity),

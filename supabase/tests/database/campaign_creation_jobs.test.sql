@@ -5,7 +5,7 @@
 -- claim_campaign_creation_job is not per account: every job this file did not create is parked
 -- (next_run_at = infinity) inside this transaction, which is rolled back at the end.
 begin;
-select plan(60);
+select plan(61);
 
 select tests.create_supabase_user('ccj_owner') as owner_id \gset
 select tests.create_supabase_user('ccj_launcher') as launcher_id \gset
@@ -231,6 +231,10 @@ select throws_ok(
   format($$ select public.transition_campaign_creation_job(%s, 'w2', 'verifying') $$, :jd),
   'ADR02', format('campaign creation job %s is not leased by w2', :jd),
   'a worker whose lease expired cannot transition the job (ADR02)');
+select throws_ok(
+  format($$ select public.release_campaign_creation_job(%s, 'w2') $$, :jd),
+  'ADR02', format('campaign creation job %s is not leased by w2', :jd),
+  'a worker whose lease expired cannot release the job (ADR02)');
 
 -- ---------------------------------------------------------------------------------------------
 -- transition_campaign_creation_job (E: in_progress, held by w1)

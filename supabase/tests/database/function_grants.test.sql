@@ -1,0 +1,98 @@
+-- Function privileges and hardening: the worker functions are the service role's alone (not
+-- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
+-- every function in public and private pins search_path to ''.
+begin;
+select plan(66);
+
+create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
+insert into fg_service_only values
+  (1, 'mark_final_sync_completed', '{bigint,boolean,text}', 'select public.mark_final_sync_completed(-1, true)'),
+  (2, 'claim_final_syncs', '{text,uuid,integer,integer}', $$ select public.claim_final_syncs('client') $$),
+  (3, 'complete_final_sync', '{bigint,jsonb,text}', $$ select public.complete_final_sync(-1, '[]') $$),
+  (4, 'create_campaign_creation_job', '{uuid,uuid,text,integer,integer,jsonb,text,text,text,integer,boolean}',
+      $$ select public.create_campaign_creation_job(gen_random_uuid(), gen_random_uuid(), 'x', 1, 1, '{}', 'h') $$),
+  (5, 'claim_campaign_creation_job', '{text,integer}', $$ select public.claim_campaign_creation_job('client') $$),
+  (6, 'extend_campaign_creation_job_lease', '{bigint,text,integer}', $$ select public.extend_campaign_creation_job_lease(-1, 'client') $$),
+  (7, 'release_campaign_creation_job', '{bigint,text,"timestamp with time zone"}', $$ select public.release_campaign_creation_job(-1, 'client') $$),
+  (8, 'transition_campaign_creation_job', '{bigint,text,text,text}', $$ select public.transition_campaign_creation_job(-1, 'client', 'failed') $$),
+  (9, 'consume_campaign_creation_job_retry', '{bigint,text,text}', $$ select public.consume_campaign_creation_job_retry(-1, 'client', 'x') $$);
+grant select on fg_service_only to authenticated, anon;
+
+-- ---------------------------------------------------------------------------------------------
+-- Service-role-only functions
+-- ---------------------------------------------------------------------------------------------
+select function_privs_are('public', f.fn, f.args, 'anon', '{}'::text[], format('anon cannot execute %s', f.fn))
+from (select * from fg_service_only order by n) f;
+select function_privs_are('public', f.fn, f.args, 'authenticated', '{}'::text[], format('authenticated cannot execute %s', f.fn))
+from (select * from fg_service_only order by n) f;
+select function_privs_are('public', f.fn, f.args, 'service_role', '{EXECUTE}'::text[], format('service_role can execute %s', f.fn))
+from (select * from fg_service_only order by n) f;
+select is(
+  (select count(*)::int from pg_proc p, aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+   where p.oid = format('public.%I(%s)', f.fn, array_to_string(f.args, ','))::regprocedure
+     and a.grantee = 0 and a.privilege_type = 'EXECUTE'),
+  0,
+  format('PUBLIC has no EXECUTE on %s', f.fn))
+from (select * from fg_service_only order by n) f;
+
+-- And calling them as a client really fails.
+select tests.create_supabase_user('fg_user') as fg_user_id \gset
+select tests.authenticate_as('fg_user');
+select throws_ok(f.call_sql, '42501', format('permission denied for function %s', f.fn),
+  format('a signed-in client calling %s is refused', f.fn))
+from (select * from fg_service_only order by n) f;
+select tests.authenticate_as_anon();
+select throws_ok(f.call_sql, '42501', format('permission denied for function %s', f.fn),
+  format('anon calling %s is refused', f.fn))
+from (select * from fg_service_only order by n) f;
+select tests.clear_authentication();
+
+-- ---------------------------------------------------------------------------------------------
+-- Functions clients may call
+-- ---------------------------------------------------------------------------------------------
+select function_privs_are('public', 'get_entities_needing_final_sync', array['uuid', 'text'], 'authenticated', array['EXECUTE'],
+  'authenticated can execute get_entities_needing_final_sync');
+select function_privs_are('public', 'get_entities_needing_final_sync', array['uuid', 'text'], 'service_role', array['EXECUTE'],
+  'service_role can execute get_entities_needing_final_sync');
+select is(
+  (select prosecdef from pg_proc where oid = 'public.get_entities_needing_final_sync(uuid, text)'::regprocedure),
+  false, 'get_entities_needing_final_sync runs as the caller (not security definer), so RLS applies');
+select function_privs_are('private', 'current_user_ad_account_ids', array[]::text[], 'authenticated', array['EXECUTE'],
+  'authenticated can execute private.current_user_ad_account_ids (every policy uses it)');
+select function_privs_are('private', 'current_user_ad_account_ids', array[]::text[], 'anon', array[]::text[],
+  'anon cannot execute private.current_user_ad_account_ids');
+select function_privs_are('private', 'assert_job_claimant', array['bigint', 'text'], 'authenticated', array[]::text[],
+  'authenticated cannot execute private.assert_job_claimant');
+select function_privs_are('private', 'assert_job_claimant', array['bigint', 'text'], 'anon', array[]::text[],
+  'anon cannot execute private.assert_job_claimant');
+select is_empty(
+  $$ select n.nspname, p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname in ('public', 'private')
+       and p.prorettype <> 'trigger'::regtype
+       and has_function_privilege('anon', p.oid, 'EXECUTE')
+       and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e') $$,
+  'anon can execute no adrail function');
+
+-- ---------------------------------------------------------------------------------------------
+-- Hardening: pinned search_path, security definer only where needed
+-- ---------------------------------------------------------------------------------------------
+select cmp_ok(
+  (select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ('public', 'private')),
+  '>=', 15, 'the search_path check below covers the schema''s functions (at least the 15 of the base schema)');
+select is_empty(
+  $$ select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.proconfig
+     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname in ('public', 'private')
+       and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
+       and not ('search_path=""' = any (coalesce(p.proconfig, '{}'))) $$,
+  'every function in public and private has search_path pinned to ''''');
+select is_empty(
+  $$ select p.proname from pg_proc p where p.pronamespace = 'public'::regnamespace and p.prosecdef $$,
+  'no function in public (reachable through the API) is security definer');
+select set_eq(
+  $$ select p.proname::text from pg_proc p where p.pronamespace = 'private'::regnamespace and p.prosecdef $$,
+  $$ values ('current_user_ad_account_ids') $$,
+  'the only security definer function is private.current_user_ad_account_ids (read by the policies)');
+
+select * from finish();
+rollback;
