@@ -1,0 +1,114 @@
+// The Graph client and its error classes against the simulator over real HTTP: each failure Meta
+// produces arrives as the class the safety layers act on.
+import assert from "node:assert/strict";
+import { GraphClient } from "../../functions/_shared/graph-client.ts";
+import { graphApiVersion } from "../../../dev/lib/local-env.ts";
+import { testWithStack } from "../_support/stack.ts";
+
+type SimState = { objects: { id: string; name: string; deleted: boolean }[] };
+
+testWithStack("Graph client against the simulator", async (t, stack) => {
+  const token = "EAAB-graph-client-test-token";
+  await stack.sim("/__sim/accounts", { id: "act_900", token });
+  const graph = new GraphClient({
+    baseUrl: stack.simulator.url,
+    version: graphApiVersion,
+    accessToken: token,
+  });
+  const createCampaign = (name: string) =>
+    graph.post<{ id: string }>("/act_900/campaigns", {
+      name,
+      objective: "OUTCOME_SALES",
+      status: "PAUSED",
+    });
+
+  await t.step("a create answers its id; the object is on Meta", async () => {
+    const created = await createCampaign("plain");
+    assert.ok(created.ok);
+    const read = await graph.get<{ name: string }>(`/${created.data.id}`, { fields: "name" });
+    assert.ok(read.ok);
+    assert.equal(read.data.name, "plain");
+  });
+
+  await t.step("a create whose answer is lost is UNKNOWN_OUTCOME, and it was applied", async () => {
+    await stack.sim("/__sim/faults", {
+      rules: [{ method: "POST", match: "dropped", times: 1, effect: { applyThenDrop: true } }],
+    });
+    const created = await createCampaign("dropped");
+    assert.ok(!created.ok);
+    assert.equal(created.error.class, "UNKNOWN_OUTCOME");
+    const state = await stack.sim("/__sim/state?account=act_900") as SimState;
+    assert.equal(state.objects.filter((o) => o.name === "dropped").length, 1);
+  });
+
+  await t.step("a lost answer to a read is TEMPORARY (safe to retry)", async () => {
+    await stack.sim("/__sim/faults", {
+      rules: [{ method: "GET", times: 1, effect: { applyThenDrop: true } }],
+    });
+    const read = await graph.get("/act_900", { fields: "name" });
+    assert.ok(!read.ok);
+    assert.equal(read.error.class, "TEMPORARY");
+  });
+
+  await t.step("a rate limit is RATE_LIMIT with the wait from Meta's usage headers", async () => {
+    await stack.sim("/__sim/faults", {
+      rules: [{ times: 1, effect: { rateLimit: { regainSeconds: 600 } } }],
+    });
+    const read = await graph.get("/act_900", { fields: "name" });
+    assert.ok(!read.ok);
+    assert.equal(read.error.class, "RATE_LIMIT");
+    assert.ok(
+      read.error.retryAfterMs! >= 60_000 && read.error.retryAfterMs! <= 600_000,
+      `${read.error.retryAfterMs}`,
+    );
+    await stack.sim("/__sim/clock", { advanceSeconds: 601 });
+  });
+
+  await t.step("a transient server error is TEMPORARY; a bad parameter PERMANENT", async () => {
+    await stack.sim("/__sim/faults", {
+      rules: [{ times: 1, effect: { error: { code: 2, transient: true, status: 503 } } }],
+    });
+    const flaky = await graph.get("/act_900", { fields: "name" });
+    assert.ok(!flaky.ok);
+    assert.equal(flaky.error.class, "TEMPORARY");
+    const invalid = await graph.post("/act_900/adsets", { name: "no campaign" });
+    assert.ok(!invalid.ok);
+    assert.equal(invalid.error.class, "PERMANENT");
+    assert.equal(invalid.error.code, 100);
+  });
+
+  await t.step("a revoked token and a suspended account are PERMANENT", async () => {
+    const wrongToken = new GraphClient({
+      baseUrl: stack.simulator.url,
+      version: graphApiVersion,
+      accessToken: "EAAB-revoked",
+    });
+    const denied = await wrongToken.get("/act_900", { fields: "name" });
+    assert.ok(!denied.ok);
+    assert.equal(denied.error.class, "PERMANENT");
+    assert.equal(denied.error.code, 190);
+
+    await stack.sim("/__sim/faults", { rules: [{ times: 1, effect: { suspendAccount: true } }] });
+    await graph.get("/act_900", { fields: "name" });
+    const blocked = await createCampaign("after suspension");
+    assert.ok(!blocked.ok);
+    assert.equal(blocked.error.class, "PERMANENT");
+  });
+
+  await t.step(
+    "no server at all is TEMPORARY, even for a create (it never reached Meta)",
+    async () => {
+      const nowhere = new GraphClient({
+        baseUrl: "http://127.0.0.1:9",
+        version: graphApiVersion,
+        accessToken: token,
+      });
+      const created = await nowhere.post("/act_900/campaigns", {
+        name: "x",
+        objective: "OUTCOME_SALES",
+      });
+      assert.ok(!created.ok);
+      assert.equal(created.error.class, "TEMPORARY");
+    },
+  );
+});
