@@ -2,7 +2,7 @@
 // caller becomes its owner. Listing: the accounts the caller is a member of.
 import { z } from "zod";
 import { loadConfig } from "./config.ts";
-import { db } from "./db.ts";
+import { db, sqlState } from "./db.ts";
 import { GraphClient } from "./graph-client.ts";
 import { HttpError } from "./http.ts";
 import { retryRead } from "./retry.ts";
@@ -59,9 +59,32 @@ export async function connectAdAccount(
   }
 
   const account = read.data;
+  const id = await storeConnectedAccount(userId, input, account).catch((error) => {
+    // A JWT can outlive its user (deleted since it was issued): no user, no account.
+    if (sqlState(error) === "23503") {
+      throw new HttpError(401, "unauthorized", "the signed-in user no longer exists");
+    }
+    throw error;
+  });
+  return {
+    id,
+    platformAccountId: input.platformAccountId,
+    name: account.name ?? null,
+    currency: account.currency ?? null,
+    accountStatus: account.account_status ?? null,
+    role: "owner",
+  };
+}
+
+/** Upserts the account with its token encrypted, and makes the user its owner, in one transaction. */
+async function storeConnectedAccount(
+  userId: string,
+  input: ConnectAdAccountInput,
+  account: MetaAdAccount,
+): Promise<string> {
   const tokenCiphertext = await encryptSecret(input.accessToken);
   const appSecretCiphertext = input.appSecret ? await encryptSecret(input.appSecret) : null;
-  const [row] = await db().begin(async (sql) => {
+  return await db().begin(async (sql) => {
     const [saved] = await sql<{ id: string }[]>`
       insert into public.ad_accounts (
         user_id, platform, platform_account_id, name, currency, account_status,
@@ -81,16 +104,8 @@ export async function connectAdAccount(
       insert into public.ad_account_members (ad_account_id, user_id, role)
       values (${saved.id}, ${userId}, 'owner')
       on conflict (ad_account_id, user_id) do update set role = 'owner'`;
-    return [saved];
+    return saved.id;
   });
-  return {
-    id: row.id,
-    platformAccountId: input.platformAccountId,
-    name: account.name ?? null,
-    currency: account.currency ?? null,
-    accountStatus: account.account_status ?? null,
-    role: "owner",
-  };
 }
 
 export async function listAdAccounts(userId: string): Promise<AdAccountView[]> {

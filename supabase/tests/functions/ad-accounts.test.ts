@@ -56,7 +56,7 @@ testWithStack("ad-accounts", async (t, stack) => {
     await none.body?.cancel();
   });
 
-  await t.step("400 with zod's field paths on a bad body, and nothing stored", async () => {
+  await t.step("400 with zod's field paths on a bad body", async () => {
     const answer = await connect(stack, owner, { platformAccountId: "123", accessToken: "short" });
     assert.equal(answer.status, 400);
     assert.equal(answer.body.error, "invalid_body");
@@ -150,6 +150,30 @@ testWithStack("ad-accounts", async (t, stack) => {
     assert.equal(answer.status, 502);
     assert.equal(answer.body.error, "meta_unreachable");
     await stack.sim("/__sim/faults", { rules: [] });
+  });
+
+  await t.step(
+    "401 for a validly signed JWT whose user no longer exists, and nothing stored",
+    async () => {
+      const meta = await metaAccount(stack);
+      const answer = await connect(stack, crypto.randomUUID(), {
+        platformAccountId: meta.id,
+        accessToken: meta.token,
+      });
+      assert.equal(answer.status, 401);
+      const [{ count }] = await stack
+        .sql`select count(*)::int from public.ad_accounts where platform_account_id = ${meta.id}`;
+      assert.equal(count, 0);
+    },
+  );
+
+  await t.step("404 for a route the function does not have", async () => {
+    const client = await stack.clientFor(owner);
+    const answer = await invokeResult(
+      await client.functions.invoke("ad-accounts/nope", { method: "GET" }),
+    );
+    assert.equal(answer.status, 404);
+    assert.equal(answer.body.error, "not_found");
   });
 
   await t.step("GET lists the caller's accounts only", async () => {
