@@ -111,7 +111,8 @@ as $$
 $$;
 comment on function tests.rls_enabled(text) is 'basejump''s check: no table of the schema has row level security off.';
 
-create or replace function tests.advance_job(job_id bigint, variadic statuses text[]) returns void
+create or replace function tests.advance_status(tbl regclass, row_id bigint, variadic statuses text[])
+returns void
 language plpgsql
 set search_path = ''
 as $$
@@ -119,27 +120,24 @@ declare
   next_status text;
 begin
   foreach next_status in array statuses loop
-    update public.campaign_creation_jobs set status = next_status where id = advance_job.job_id;
+    execute format('update %s set status = $1 where id = $2', tbl) using next_status, row_id;
   end loop;
 end;
 $$;
-comment on function tests.advance_job(bigint, text[]) is
-  'Moves a creation job through the given statuses one update at a time (each step must be legal).';
+comment on function tests.advance_status(regclass, bigint, text[]) is
+  'Moves a row of a state-machine table through the given statuses one update at a time (each step must be legal).';
+
+create or replace function tests.advance_job(job_id bigint, variadic statuses text[]) returns void
+language sql
+set search_path = ''
+as $$ select tests.advance_status('public.campaign_creation_jobs', job_id, variadic statuses) $$;
+comment on function tests.advance_job(bigint, text[]) is 'tests.advance_status for a creation job.';
 
 create or replace function tests.advance_slot(slot_id bigint, variadic statuses text[]) returns void
-language plpgsql
+language sql
 set search_path = ''
-as $$
-declare
-  next_status text;
-begin
-  foreach next_status in array statuses loop
-    update public.entity_creation_slots set status = next_status where id = advance_slot.slot_id;
-  end loop;
-end;
-$$;
-comment on function tests.advance_slot(bigint, text[]) is
-  'Moves an entity creation slot through the given statuses one update at a time (each step must be legal).';
+as $$ select tests.advance_status('public.entity_creation_slots', slot_id, variadic statuses) $$;
+comment on function tests.advance_slot(bigint, text[]) is 'tests.advance_status for an entity creation slot.';
 
 create or replace function tests.affected_rows(statement text) returns bigint
 language plpgsql
