@@ -2,6 +2,7 @@
 // URL that could be logged), with appsecret_proof when the account has an app secret
 // (https://developers.facebook.com/docs/graph-api/securing-requests). Every call answers with a
 // value, never a throw: { ok: true, data } or { ok: false, error } with a classified error.
+// batch() sends up to 50 operations in one request and answers one such value per operation.
 import {
   classifyGraphResponse,
   classifyNetworkFailure,
@@ -43,6 +44,69 @@ function encodeParams(params: GraphParams): URLSearchParams {
   return out;
 }
 
+/** Meta's batch limit (https://developers.facebook.com/docs/graph-api/batch-requests). */
+export const maxBatchOperations = 50;
+
+/** One operation of a batch. `path` and `params` may hold `{result=<name>:$.id}` references. */
+export type BatchOperation = {
+  method: "GET" | "POST" | "DELETE";
+  path: string;
+  params?: GraphParams;
+  /** Lets later operations reference this one's result. */
+  name?: string;
+  dependsOn?: string;
+  /** A create: a missing answer then means UNKNOWN_OUTCOME. Defaults to true for POST. */
+  isCreate?: boolean;
+};
+
+type BatchItemAnswer =
+  | { code: number; headers?: { name: string; value: string }[]; body: string }
+  | null;
+
+/** Percent-encodes params but leaves {result=...} references as Meta expects to find them. */
+function encodeBatchParams(params: GraphParams): string {
+  return encodeParams(params).toString().replace(
+    /%7Bresult%3D.*?%7D/gi,
+    (ref) => decodeURIComponent(ref),
+  );
+}
+
+function batchItem(op: BatchOperation): Record<string, unknown> {
+  const path = op.path.replace(/^\//, "");
+  const encoded = encodeBatchParams(op.params ?? {});
+  const hasBody = op.method === "POST";
+  return {
+    method: op.method,
+    relative_url: hasBody || !encoded ? path : `${path}?${encoded}`,
+    ...(hasBody && encoded ? { body: encoded } : {}),
+    ...(op.name ? { name: op.name, omit_response_on_success: false } : {}),
+    ...(op.dependsOn ? { depends_on: op.dependsOn } : {}),
+  };
+}
+
+function batchItemResult(op: BatchOperation, answer: BatchItemAnswer): GraphResult<unknown> {
+  const isCreate = op.isCreate ?? op.method === "POST";
+  if (answer === null) {
+    // Meta answers null for an operation that timed out: it may have been applied.
+    return {
+      ok: false,
+      error: classifyNetworkFailure(new Error("no answer for this batch operation"), isCreate),
+    };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.body);
+  } catch {
+    body = undefined;
+  }
+  if (answer.code >= 200 && answer.code < 300) return { ok: true, data: body };
+  const headers = new Headers(
+    (answer.headers ?? []).map(({ name, value }) => [name, value] as [string, string]),
+  );
+  const errorBody = (body as { error?: GraphErrorBody } | undefined)?.error;
+  return { ok: false, error: classifyGraphResponse(answer.code, errorBody, headers) };
+}
+
 export class GraphClient {
   private proof?: Promise<string>;
 
@@ -61,6 +125,36 @@ export class GraphClient {
 
   delete<T>(path: string): Promise<GraphResult<T>> {
     return this.request<T>("DELETE", path, {}, false);
+  }
+
+  /**
+   * Runs up to 50 operations in one request. The outer result fails when the request itself
+   * does; otherwise each operation has its own result, in order. Named operations always answer
+   * (omit_response_on_success: false), so a null can only mean Meta gave no answer.
+   */
+  async batch(operations: BatchOperation[]): Promise<GraphResult<GraphResult<unknown>[]>> {
+    if (operations.length === 0) return { ok: true, data: [] };
+    if (operations.length > maxBatchOperations) {
+      return {
+        ok: false,
+        error: {
+          class: "PERMANENT",
+          message: `a batch holds at most ${maxBatchOperations} operations`,
+        },
+      };
+    }
+    const anyCreate = operations.some((op) => op.isCreate ?? op.method === "POST");
+    const answer = await this.request<BatchItemAnswer[]>(
+      "POST",
+      "/",
+      { batch: operations.map(batchItem), include_headers: true },
+      anyCreate,
+    );
+    if (!answer.ok) return answer;
+    return {
+      ok: true,
+      data: operations.map((op, i) => batchItemResult(op, answer.data[i] ?? null)),
+    };
   }
 
   private async request<T>(

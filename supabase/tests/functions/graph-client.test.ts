@@ -1,11 +1,13 @@
 // The Graph client and its error classes against the simulator over real HTTP: each failure Meta
 // produces arrives as the class the safety layers act on.
 import assert from "node:assert/strict";
-import { GraphClient } from "../../functions/_shared/graph-client.ts";
+import { type BatchOperation, GraphClient } from "../../functions/_shared/graph-client.ts";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { testWithStack } from "../_support/stack.ts";
 
-type SimState = { objects: { id: string; name: string; deleted: boolean }[] };
+type SimState = {
+  objects: { id: string; name: string; parentId: string | null; deleted: boolean }[];
+};
 
 testWithStack("Graph client against the simulator", async (t, stack) => {
   const token = "EAAB-graph-client-test-token";
@@ -111,4 +113,117 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
       assert.equal(created.error.class, "TEMPORARY");
     },
   );
+
+  await t.step(
+    "batch: an ad set and its ad in one request, the ad referencing the ad set",
+    async () => {
+      await stack.sim("/__sim/accounts", { id: "act_901", token });
+      const campaign = await graph.post<{ id: string }>("/act_901/campaigns", {
+        name: "batch c",
+        objective: "OUTCOME_SALES",
+      });
+      assert.ok(campaign.ok);
+      const result = await graph.batch([
+        {
+          method: "POST",
+          path: "/act_901/adsets",
+          name: "adset",
+          params: { name: "batch as", campaign_id: campaign.data.id },
+        },
+        {
+          method: "POST",
+          path: "/act_901/ads",
+          dependsOn: "adset",
+          params: {
+            name: "batch ad",
+            adset_id: "{result=adset:$.id}",
+            creative: { creative_id: "1" },
+          },
+        },
+      ]);
+      assert.ok(result.ok);
+      const [adSet, ad] = result.data;
+      assert.ok(adSet.ok && ad.ok, JSON.stringify(result.data));
+      const state = await stack.sim("/__sim/state?account=act_901") as SimState;
+      const adSetId = (adSet.data as { id: string }).id;
+      assert.equal(state.objects.find((o) => o.name === "batch ad")?.parentId, adSetId);
+    },
+  );
+
+  await t.step(
+    "batch: each operation has its own class; a missing answer to a create is UNKNOWN_OUTCOME",
+    async () => {
+      await stack.sim("/__sim/faults", {
+        rules: [
+          { match: "lost-answer", effect: { applyThenDrop: true } },
+          { match: "refused", effect: { error: { code: 100, status: 400 } } },
+        ],
+      });
+      const campaign = (name: string): BatchOperation => ({
+        method: "POST",
+        path: "/act_901/campaigns",
+        params: { name, objective: "OUTCOME_SALES" },
+      });
+      const result = await graph.batch([
+        campaign("fine"),
+        campaign("lost-answer"),
+        campaign("refused"),
+      ]);
+      assert.ok(result.ok);
+      assert.deepEqual(result.data.map((r) => r.ok ? "ok" : r.error.class), [
+        "ok",
+        "UNKNOWN_OUTCOME",
+        "PERMANENT",
+      ]);
+      const state = await stack.sim("/__sim/state?account=act_901") as SimState;
+      assert.equal(
+        state.objects.filter((o) => o.name === "lost-answer").length,
+        1,
+        "the lost create was applied",
+      );
+      assert.equal(state.objects.filter((o) => o.name === "refused").length, 0);
+      await stack.sim("/__sim/faults", { rules: [] });
+    },
+  );
+
+  await t.step(
+    "batch: multi-id reads ride in it; a dropped batch of creates is UNKNOWN_OUTCOME as a whole",
+    async () => {
+      const state = await stack.sim("/__sim/state?account=act_901") as SimState;
+      const ids = state.objects.map((o) => o.id);
+      const read = await graph.batch([{
+        method: "GET",
+        path: "/",
+        params: { ids: ids.join(","), fields: "id,name" },
+      }]);
+      assert.ok(read.ok && read.data[0].ok);
+      assert.deepEqual(Object.keys(read.data[0].data as object).sort(), [...ids].sort());
+
+      await stack.sim("/__sim/faults", {
+        rules: [{ path: "^/$", times: 1, effect: { applyThenDrop: true } }],
+      });
+      const dropped = await graph.batch([
+        {
+          method: "POST",
+          path: "/act_901/campaigns",
+          params: { name: "whole batch lost", objective: "OUTCOME_SALES" },
+        },
+      ]);
+      assert.ok(!dropped.ok);
+      assert.equal(dropped.error.class, "UNKNOWN_OUTCOME");
+    },
+  );
+
+  await t.step("batch: more than 50 operations is refused before anything is sent", async () => {
+    const before = (await stack.sim("/__sim/requests") as { total: number }).total;
+    const tooMany = await graph.batch(
+      Array.from(
+        { length: 51 },
+        () => ({ method: "GET" as const, path: "/act_901", params: { fields: "name" } }),
+      ),
+    );
+    assert.ok(!tooMany.ok);
+    assert.equal(tooMany.error.class, "PERMANENT");
+    assert.equal((await stack.sim("/__sim/requests") as { total: number }).total, before);
+  });
 });
