@@ -28,6 +28,7 @@ create table if not exists public.ad_accounts (
   access_token_ciphertext text not null,
   app_secret_ciphertext text,
   token_validated_at timestamptz,
+  rate_limited_until timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint ad_accounts_platform_account_unique unique (platform, platform_account_id),
@@ -41,6 +42,8 @@ comment on column public.ad_accounts.account_status is
   'Meta account_status: 1 active, 2 disabled, 3 unsettled, 7 pending risk review, 8 pending settlement, 9 in grace period, 100 pending closure, 101 closed, 201 any active, 202 any closed.';
 comment on column public.ad_accounts.access_token_ciphertext is
   'base64(iv || ciphertext || tag), AES-256-GCM under TOKEN_ENCRYPTION_KEY; never readable as plain text in the database.';
+comment on column public.ad_accounts.rate_limited_until is
+  'Meta throttles this account until then (from its usage headers): no job of the account is claimed before. Durable, however long.';
 create index if not exists ad_accounts_user_id_idx on public.ad_accounts (user_id);
 
 drop trigger if exists ad_accounts_touch_updated_at on public.ad_accounts;

@@ -236,6 +236,10 @@ as $$
     where j.status in ('pending', 'verifying', 'in_progress', 'rolling_back')
       and j.next_run_at <= now()
       and (j.locked_until is null or j.locked_until < now())
+      and not exists (
+        select 1 from public.ad_accounts a
+        where a.id = j.ad_account_id and a.rate_limited_until > now()
+      )
     order by j.next_run_at, j.id
     limit 1
     for update skip locked
@@ -250,9 +254,26 @@ as $$
   returning j.*
 $$;
 comment on function public.claim_campaign_creation_job(text, integer) is
-  'Claims the next due job in one statement (skip locked), or none. worker must be a token unique to this claim: every later write is fenced on it. An expired lease is taken over.';
+  'Claims the next due job in one statement (skip locked), or none. worker must be a token unique to this claim: every later write is fenced on it. An expired lease is taken over; jobs of a rate-limited account wait.';
 revoke execute on function public.claim_campaign_creation_job(text, integer) from public, anon, authenticated;
 grant execute on function public.claim_campaign_creation_job(text, integer) to service_role;
+
+create or replace function public.record_ad_account_rate_limit(
+  ad_account_id uuid,
+  until timestamptz
+) returns timestamptz
+language sql
+set search_path = ''
+as $$
+  update public.ad_accounts a
+  set rate_limited_until = greatest(a.rate_limited_until, record_ad_account_rate_limit.until)
+  where a.id = record_ad_account_rate_limit.ad_account_id
+  returning a.rate_limited_until
+$$;
+comment on function public.record_ad_account_rate_limit(uuid, timestamptz) is
+  'Records that Meta throttles the account until the given time (never shortening a longer wait); claim_campaign_creation_job skips its jobs until then.';
+revoke execute on function public.record_ad_account_rate_limit(uuid, timestamptz) from public, anon, authenticated;
+grant execute on function public.record_ad_account_rate_limit(uuid, timestamptz) to service_role;
 
 create or replace function private.assert_job_claimant(job_id bigint, worker text)
 returns public.campaign_creation_jobs

@@ -5,7 +5,7 @@
 -- claim_campaign_creation_job is not per account: every job this file did not create is parked
 -- (next_run_at = infinity) inside this transaction, which is rolled back at the end.
 begin;
-select plan(61);
+select plan(64);
 
 select tests.create_supabase_user('ccj_owner') as owner_id \gset
 select tests.create_supabase_user('ccj_launcher') as launcher_id \gset
@@ -192,10 +192,22 @@ select results_eq(
   $$ values ('busy'::text, true, 0) $$,
   'the leased job kept its lease');
 update public.campaign_creation_jobs set next_run_at = now() where id = :jf;
+select is(
+  public.record_ad_account_rate_limit(:'acct', now() + interval '27 hours'),
+  now() + interval '27 hours',
+  'Meta throttles the account for 27 hours: recorded as is, however long');
+select is(
+  public.record_ad_account_rate_limit(:'acct', now() + interval '1 minute'),
+  now() + interval '27 hours',
+  'a shorter wait reported later does not shorten it');
+select is_empty(
+  $$ select * from public.claim_campaign_creation_job('w4') $$,
+  'a due job of a rate-limited account is not claimed');
+update public.ad_accounts set rate_limited_until = now() - interval '1 second' where id = :'acct';
 select results_eq(
   $$ select campaign_name, locked_by from public.claim_campaign_creation_job('w4') $$,
   $$ values ('F'::text, 'w4'::text) $$,
-  'once its next_run_at arrives, the job is claimable');
+  'once its next_run_at arrives and the account is no longer throttled, the job is claimable');
 
 -- ---------------------------------------------------------------------------------------------
 -- extend_campaign_creation_job_lease
