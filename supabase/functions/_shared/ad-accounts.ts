@@ -1,7 +1,7 @@
 // Connecting an ad account: the token is checked against Meta, stored only encrypted, and the
 // caller becomes its owner. Listing: the accounts the caller is a member of.
 import { z } from "zod";
-import { loadConfig } from "./config.ts";
+import { graphSettings } from "./config.ts";
 import { db, sqlState } from "./db.ts";
 import { GraphClient } from "./graph-client.ts";
 import { HttpError } from "./http.ts";
@@ -30,10 +30,8 @@ export async function connectAdAccount(
   userId: string,
   input: ConnectAdAccountInput,
 ): Promise<AdAccountView> {
-  const config = loadConfig();
   const graph = new GraphClient({
-    baseUrl: config.graphBaseUrl,
-    version: config.graphApiVersion,
+    ...graphSettings(),
     accessToken: input.accessToken,
     appSecret: input.appSecret,
   });

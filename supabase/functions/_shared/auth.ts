@@ -1,7 +1,7 @@
 // Who is calling: the user id from a Supabase JWT, verified locally with jose (HS256 with the
 // project's JWT secret, or the project's JWKS) instead of an Auth round trip per request.
 import * as jose from "jose";
-import { loadConfig } from "./config.ts";
+import { jwtKeys } from "./config.ts";
 import { HttpError } from "./http.ts";
 
 export type AuthenticatedUser = { id: string; claims: jose.JWTPayload };
@@ -16,7 +16,7 @@ function bearerToken(req: Request): string {
 }
 
 async function verify(token: string): Promise<jose.JWTPayload> {
-  const { jwtSecret, jwks } = loadConfig();
+  const { secret: jwtSecret, jwks } = jwtKeys();
   const header = jose.decodeProtectedHeader(token);
   if (header.alg === "HS256" && jwtSecret) {
     return (await jose.jwtVerify(token, new TextEncoder().encode(jwtSecret), {

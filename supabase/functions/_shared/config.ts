@@ -1,18 +1,6 @@
 // Configuration comes from the environment only: Supabase's own variables plus adrail's.
-// Read lazily, so a function fails on the first request that needs a setting, with its name,
-// rather than at import.
-
-export type Config = {
-  databaseUrl: string;
-  graphBaseUrl: string;
-  graphApiVersion: string;
-  /** HS256 secret of the project's (legacy) JWTs; when unset, SUPABASE_JWKS must be. */
-  jwtSecret?: string;
-  /** JSON Web Key Set of the project's asymmetric signing keys. */
-  jwks?: string;
-  tokenEncryptionKey: string;
-  cronSecret?: string;
-};
+// Each setting is read when it is needed, so a function fails on the first request that needs a
+// missing one, naming it, and a module never needs settings it does not use.
 
 export class ConfigError extends Error {}
 
@@ -24,17 +12,37 @@ function required(name: string, ...fallbacks: string[]): string {
   throw new ConfigError(`missing environment variable ${name}`);
 }
 
-export function loadConfig(): Config {
+/** Direct Postgres URL: SUPABASE_DB_URL on Supabase, DATABASE_URL elsewhere. */
+export function databaseUrl(): string {
+  return required("SUPABASE_DB_URL", "DATABASE_URL");
+}
+
+export type GraphSettings = { baseUrl: string; version: string };
+
+/** Where Meta's Graph API is: the real one by default, the simulator in tests and the demo. */
+export function graphSettings(): GraphSettings {
   return {
-    databaseUrl: required("SUPABASE_DB_URL", "DATABASE_URL"),
-    graphBaseUrl: (Deno.env.get("GRAPH_BASE_URL") ?? "https://graph.facebook.com").replace(
-      /\/+$/,
-      "",
-    ),
-    graphApiVersion: Deno.env.get("GRAPH_API_VERSION") ?? "v21.0",
-    jwtSecret: Deno.env.get("SUPABASE_JWT_SECRET") ?? Deno.env.get("JWT_SECRET"),
-    jwks: Deno.env.get("SUPABASE_JWKS"),
-    tokenEncryptionKey: required("TOKEN_ENCRYPTION_KEY"),
-    cronSecret: Deno.env.get("CRON_SECRET"),
+    baseUrl: (Deno.env.get("GRAPH_BASE_URL") ?? "https://graph.facebook.com").replace(/\/+$/, ""),
+    version: Deno.env.get("GRAPH_API_VERSION") ?? "v21.0",
   };
+}
+
+export type JwtKeys = {
+  /** HS256 secret of the project's (legacy) JWTs. */
+  secret?: string;
+  /** JSON Web Key Set of the project's asymmetric signing keys. */
+  jwks?: string;
+};
+
+/** The keys user JWTs are verified with. Custom secrets may not start with SUPABASE_: JWT_SECRET. */
+export function jwtKeys(): JwtKeys {
+  return {
+    secret: Deno.env.get("SUPABASE_JWT_SECRET") ?? Deno.env.get("JWT_SECRET"),
+    jwks: Deno.env.get("SUPABASE_JWKS"),
+  };
+}
+
+/** 32 bytes, as 64 hex digits or base64: the key access tokens are encrypted under. */
+export function tokenEncryptionKey(): string {
+  return required("TOKEN_ENCRYPTION_KEY");
 }

@@ -1,14 +1,14 @@
 // One Postgres connection pool per function instance, on the direct database URL.
 // prepare: false keeps it usable through Supavisor's transaction pooler too.
 import postgres from "postgres";
-import { loadConfig } from "./config.ts";
+import { databaseUrl } from "./config.ts";
 
 export type Sql = postgres.Sql;
 
 let pool: Sql | undefined;
 
 export function db(): Sql {
-  pool ??= postgres(loadConfig().databaseUrl, {
+  pool ??= postgres(databaseUrl(), {
     prepare: false,
     max: 5,
     idle_timeout: 20,

@@ -1,6 +1,6 @@
 // Access tokens at rest: AES-256-GCM (WebCrypto) under TOKEN_ENCRYPTION_KEY, stored as
 // base64(iv || ciphertext || tag). A fresh 96-bit IV per encryption, as GCM requires.
-import { loadConfig } from "./config.ts";
+import { tokenEncryptionKey } from "./config.ts";
 
 const ivBytes = 12;
 
@@ -19,7 +19,7 @@ let cachedKey: Promise<CryptoKey> | undefined;
 function key(): Promise<CryptoKey> {
   cachedKey ??= crypto.subtle.importKey(
     "raw",
-    keyBytes(loadConfig().tokenEncryptionKey),
+    keyBytes(tokenEncryptionKey()),
     "AES-GCM",
     false,
     ["encrypt", "decrypt"],

@@ -1,0 +1,77 @@
+// adrail's SQLSTATEs reach TypeScript intact, through the functions' own pool, so callers can
+// branch on DbErrorCode instead of parsing messages.
+import assert from "node:assert/strict";
+import { closeDb, db, DbErrorCode, sqlState } from "../../functions/_shared/db.ts";
+import { databaseUrl } from "../_support/stack.ts";
+
+async function stateOf(query: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await query;
+  } catch (error) {
+    return sqlState(error);
+  }
+  return undefined;
+}
+
+Deno.test("each adrail error code arrives as DbErrorCode", async () => {
+  Deno.env.set("SUPABASE_DB_URL", databaseUrl());
+  const sql = db();
+  try {
+    await sql.begin(async (tx) => {
+      const [user] =
+        await tx`insert into auth.users (id, email) values (gen_random_uuid(), gen_random_uuid() || '@codes.test') returning id`;
+      const [account] = await tx`
+        insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext)
+        values (${user.id}, ${`act_${Date.now()}`}, 'x') returning id`;
+      const [job] = await tx`
+        select (public.create_campaign_creation_job(${user.id}, ${account.id}, 'codes', 1, 1, '{}', 'h', 'codes-key', 'auto', 0)).id`;
+
+      const attempt = (statement: () => Promise<unknown>) => tx.savepoint(statement);
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`update public.campaign_creation_jobs set status = 'completed' where id = ${job.id}`
+          ),
+        ),
+        DbErrorCode.illegalTransition,
+      );
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.transition_campaign_creation_job(${job.id}, 'nobody', 'verifying')`
+          ),
+        ),
+        DbErrorCode.notClaimant,
+      );
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.create_campaign_creation_job(${user.id}, ${account.id}, 'codes', 1, 1, '{}', 'other', 'codes-key')`
+          ),
+        ),
+        DbErrorCode.idempotencyConflict,
+      );
+      assert.equal(
+        await stateOf(attempt(() => tx`select public.mark_final_sync_completed(-1, true)`)),
+        DbErrorCode.notFound,
+      );
+      await tx`update public.campaign_creation_jobs set next_run_at = '-infinity' where id = ${job.id}`;
+      const [claim] =
+        await tx`select id, locked_by from public.claim_campaign_creation_job(${"codes-worker"})`;
+      assert.equal(claim.id, job.id);
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.consume_campaign_creation_job_retry(${job.id}, 'codes-worker', 'boom')`
+          ),
+        ),
+        DbErrorCode.retryBudgetExhausted,
+      );
+      throw new Error("rollback");
+    }).catch((error) => {
+      if (error.message !== "rollback") throw error;
+    });
+  } finally {
+    await closeDb();
+  }
+});
