@@ -53,6 +53,8 @@ console.log(`   simulator ${simulator.url}, functions ${functions.url}/functions
 
 try {
   step(2, "Dana signs up; Meta knows her ad account act_4242 and its access token");
+  // A rerun on the same database starts over: her account, entities and jobs go with her.
+  await sql`delete from auth.users where email = 'dana@example.com'`;
   const [{ id: dana }] = await sql<{ id: string }[]>`
     insert into auth.users (id, email) values (gen_random_uuid(), 'dana@example.com') returning id`;
   const token = `EAAB-demo-${crypto.randomUUID()}`;
@@ -137,7 +139,7 @@ try {
   show("trigger_log_ad_status_change wrote", change);
   show(
     "final_sync_backlog",
-    await sql`select entity_type, pending, failed from public.final_sync_backlog`,
+    await sql`select entity_type, pending, failed from public.final_sync_backlog where ad_account_id = ${accountId}`,
   );
 
   step(6, "Final sync: the ad's daily metrics up to the change, saved in one transaction");
@@ -172,7 +174,7 @@ try {
   );
   show(
     "final_sync_backlog now",
-    await sql`select entity_type, pending, failed from public.final_sync_backlog`,
+    await sql`select entity_type, pending, failed from public.final_sync_backlog where ad_account_id = ${accountId}`,
   );
 
   step(7, "A bulk launch is a job with one slot per object (1 campaign, 50 ad sets, 50 ads)");

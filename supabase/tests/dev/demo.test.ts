@@ -1,0 +1,33 @@
+// The README's demo, run as a user runs it, against the test database: it must keep working and
+// keep showing what it promises (the trigger flagging a final sync, the final sync completing).
+import assert from "node:assert/strict";
+import { databaseUrl } from "../_support/stack.ts";
+
+const root = new URL("../../../", import.meta.url).pathname;
+
+async function runDemo(): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}demo/main.ts`],
+    env: { DATABASE_URL: databaseUrl(), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, `the demo failed:\n${text}\n${new TextDecoder().decode(out.stderr)}`);
+  return text;
+}
+
+Deno.test("the demo runs end to end, twice on the same database", async () => {
+  for (let run = 0; run < 2; run++) {
+    const output = await runDemo();
+    assert.match(output, /HTTP 201: \{"id":"[0-9a-f-]+","platformAccountId":"act_4242"/);
+    assert.match(
+      output,
+      /trigger_log_ad_status_change wrote: .*"old_status":"ACTIVE","new_status":"PAUSED","requires_final_sync":true/,
+    );
+    assert.match(output, /complete_final_sync: \{"final_sync_completed":true/);
+    assert.match(output, /final_sync_backlog now: \[\]/);
+    assert.match(output, /slots by status: .*"entity_type":"ad_set","status":"pending","count":50/);
+    assert.doesNotMatch(output, /EAAB-demo-/, "the access token is never printed");
+  }
+});
