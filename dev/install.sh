@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what adrail needs on a fresh Debian machine, and nothing twice:
 #   - Deno 2.1.14 (the edge runtime's version) from the npm package `deno`, kept in .tools/
-#   - PostgreSQL 15 with pg_cron and pgTAP from Debian's packages.
+#   - PostgreSQL 15 with pg_cron and pgTAP (and pg_prove, only a Recommends of pgTAP) from Debian
 # Safe to run again: each step checks first and a second run takes well under a second.
 set -euo pipefail
 
@@ -44,7 +44,8 @@ install_postgres() {
   echo "adrail: installing PostgreSQL 15, pg_cron and pgTAP (apt)" >&2
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq >&2
-  as_root apt-get install -y -qq postgresql-15 postgresql-15-cron postgresql-15-pgtap >&2
+  as_root apt-get install -y -qq postgresql-15 postgresql-15-cron postgresql-15-pgtap \
+    libtap-parser-sourcehandler-pgtap-perl >&2
 }
 
 install_deno
