@@ -35,17 +35,16 @@ install_deno() {
 }
 
 install_postgres() {
-  local have=1
-  [ -x /usr/lib/postgresql/15/bin/postgres ] || have=0
-  [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || have=0
-  [ -f /usr/share/postgresql/15/extension/pgtap.control ] || have=0
-  command -v pg_prove >/dev/null 2>&1 || have=0
-  [ "$have" -eq 1 ] && return
-  echo "adrail: installing PostgreSQL 15, pg_cron and pgTAP (apt)" >&2
+  local packages=()
+  [ -x /usr/lib/postgresql/15/bin/postgres ] || packages+=(postgresql-15)
+  [ -f /usr/share/postgresql/15/extension/pg_cron.control ] || packages+=(postgresql-15-cron)
+  [ -f /usr/share/postgresql/15/extension/pgtap.control ] || packages+=(postgresql-15-pgtap)
+  command -v pg_prove >/dev/null 2>&1 || packages+=(libtap-parser-sourcehandler-pgtap-perl)
+  [ "${#packages[@]}" -eq 0 ] && return
+  echo "adrail: installing ${packages[*]} (apt)" >&2
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq >&2
-  as_root apt-get install -y -qq postgresql-15 postgresql-15-cron postgresql-15-pgtap \
-    libtap-parser-sourcehandler-pgtap-perl >&2
+  as_root apt-get install -y -qq "${packages[@]}" >&2
 }
 
 install_deno
