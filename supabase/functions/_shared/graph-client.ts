@@ -71,8 +71,9 @@ function encodeBatchParams(params: GraphParams): string {
   );
 }
 
-function batchItem(op: BatchOperation): Record<string, unknown> {
-  const path = op.path.replace(/^\//, "");
+/** A batch item; its relative_url names the API version, so Meta never falls back to the app's default. */
+function batchItem(op: BatchOperation, version: string): Record<string, unknown> {
+  const path = `${version}/${op.path.replace(/^\//, "")}`;
   const encoded = encodeBatchParams(op.params ?? {});
   const hasBody = op.method === "POST";
   return {
@@ -147,7 +148,7 @@ export class GraphClient {
     const answer = await this.request<BatchItemAnswer[]>(
       "POST",
       "/",
-      { batch: operations.map(batchItem), include_headers: true },
+      { batch: operations.map((op) => batchItem(op, this.options.version)), include_headers: true },
       anyCreate,
     );
     if (!answer.ok) return answer;
