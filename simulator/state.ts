@@ -6,13 +6,14 @@ import { RequestLog } from "./request-log.ts";
 import { Store } from "./store.ts";
 
 export class SimState {
-  readonly store = new Store();
+  readonly store: Store;
   readonly clock = new SimClock();
   readonly log = new RequestLog();
   readonly faults: FaultEngine;
   #trace = 0;
 
   constructor(readonly seed: number, readonly latencyMs: number) {
+    this.store = new Store(seed);
     this.faults = new FaultEngine(seed);
   }
 

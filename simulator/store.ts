@@ -89,8 +89,14 @@ export function numericAccountId(accountId: string): string {
 export class Store {
   readonly accounts = new Map<string, Account>();
   readonly entities = new Map<string, Entity>();
-  // Ids look like Meta's and never repeat within one simulator, even across resets.
-  #lastId = 120210000000000000n;
+  // Ids look like Meta's and never repeat within one simulator, even across resets. They start
+  // at a base derived from the seed: simulators with other seeds never hand out the same id (Meta's
+  // ids are global), and one seed always gives the same ids, so metrics stay deterministic.
+  #lastId: bigint;
+
+  constructor(seed: number) {
+    this.#lastId = 120210000000000000n + BigInt(seed >>> 0) * 100_000_000n;
+  }
 
   nextId(): string {
     this.#lastId += 1n;

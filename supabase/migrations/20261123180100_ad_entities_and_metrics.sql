@@ -96,3 +96,37 @@ comment on table public.ad_metrics_daily is
   'One row per entity per day, upserted on (entity_type, platform_entity_id, date): Meta restates recent days, the latest read wins.';
 create index if not exists ad_metrics_daily_account_date_idx
   on public.ad_metrics_daily (ad_account_id, date);
+
+create or replace function public.upsert_daily_metrics(
+  ad_account_id uuid,
+  metrics jsonb
+) returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  written integer;
+begin
+  insert into public.ad_metrics_daily as m (
+    entity_type, platform_entity_id, ad_account_id, date,
+    impressions, clicks, spend, reach, conversions, actions, synced_at
+  )
+  select d.entity_type, d.platform_entity_id, upsert_daily_metrics.ad_account_id, d.date,
+         coalesce(d.impressions, 0), coalesce(d.clicks, 0), coalesce(d.spend, 0),
+         coalesce(d.reach, 0), coalesce(d.conversions, 0), coalesce(d.actions, '[]'::jsonb), now()
+  from jsonb_to_recordset(coalesce(metrics, '[]'::jsonb)) as d(
+    entity_type text, platform_entity_id text, date date, impressions bigint, clicks bigint,
+    spend numeric, reach bigint, conversions numeric, actions jsonb
+  )
+  on conflict (entity_type, platform_entity_id, date) do update
+  set impressions = excluded.impressions, clicks = excluded.clicks, spend = excluded.spend,
+      reach = excluded.reach, conversions = excluded.conversions, actions = excluded.actions,
+      synced_at = excluded.synced_at;
+  get diagnostics written = row_count;
+  return written;
+end;
+$$;
+comment on function public.upsert_daily_metrics(uuid, jsonb) is
+  'Upserts daily metric rows of one ad account in one statement (jsonb array of {entity_type, platform_entity_id, date, impressions, clicks, spend, reach, conversions, actions}); the latest read of a restated day wins. Returns the rows written.';
+revoke execute on function public.upsert_daily_metrics(uuid, jsonb) from public, anon, authenticated;
+grant execute on function public.upsert_daily_metrics(uuid, jsonb) to service_role;

@@ -207,22 +207,12 @@ begin
     raise exception 'final sync % is not claimed by %', log_id, worker using errcode = 'ADR02';
   end if;
 
-  insert into public.ad_metrics_daily as m (
-    entity_type, platform_entity_id, ad_account_id, date,
-    impressions, clicks, spend, reach, conversions, actions, synced_at
-  )
-  select entry.entity_type, entry.platform_entity_id, entry.ad_account_id, d.date,
-         coalesce(d.impressions, 0), coalesce(d.clicks, 0), coalesce(d.spend, 0),
-         coalesce(d.reach, 0), coalesce(d.conversions, 0), coalesce(d.actions, '[]'::jsonb), now()
-  from jsonb_to_recordset(coalesce(metrics, '[]'::jsonb)) as d(
-    date date, impressions bigint, clicks bigint, spend numeric, reach bigint,
-    conversions numeric, actions jsonb
-  )
-  on conflict (entity_type, platform_entity_id, date) do update
-  set impressions = excluded.impressions, clicks = excluded.clicks, spend = excluded.spend,
-      reach = excluded.reach, conversions = excluded.conversions, actions = excluded.actions,
-      synced_at = excluded.synced_at;
-  get diagnostics days = row_count;
+  days := public.upsert_daily_metrics(
+    entry.ad_account_id,
+    (select coalesce(jsonb_agg(day || jsonb_build_object(
+              'entity_type', entry.entity_type, 'platform_entity_id', entry.platform_entity_id)), '[]'::jsonb)
+     from jsonb_array_elements(coalesce(metrics, '[]'::jsonb)) day)
+  );
 
   update public.ad_status_change_log l
   set final_sync_completed = true,

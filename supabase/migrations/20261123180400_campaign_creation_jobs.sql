@@ -418,3 +418,22 @@ comment on function public.consume_campaign_creation_job_retry(bigint, text, tex
   'Spends one retry of the job''s budget, recording why; ADR05 once the budget is used up (the caller then rolls back).';
 revoke execute on function public.consume_campaign_creation_job_retry(bigint, text, text) from public, anon, authenticated;
 grant execute on function public.consume_campaign_creation_job_retry(bigint, text, text) to service_role;
+
+create or replace function public.recover_stalled_creation_jobs()
+returns integer
+language sql
+set search_path = ''
+as $$
+  with stalled as (
+    update public.campaign_creation_jobs j
+    set locked_by = null, locked_until = null, next_run_at = least(j.next_run_at, now())
+    where j.locked_by is not null and j.locked_until < now()
+      and j.status in ('pending', 'verifying', 'in_progress', 'rolling_back')
+    returning 1
+  )
+  select count(*)::integer from stalled
+$$;
+comment on function public.recover_stalled_creation_jobs() is
+  'Frees the leases that expired with their worker (killed, timed out) so the next claim resumes those jobs at once. Returns how many.';
+revoke execute on function public.recover_stalled_creation_jobs() from public, anon, authenticated;
+grant execute on function public.recover_stalled_creation_jobs() to service_role;

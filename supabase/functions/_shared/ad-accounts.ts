@@ -4,7 +4,7 @@ import { z } from "zod";
 import { graphSettings } from "./config.ts";
 import { db, sqlState } from "./db.ts";
 import { GraphClient } from "./graph-client.ts";
-import { HttpError } from "./http.ts";
+import { HttpError, metaFailure } from "./http.ts";
 import { retryRead } from "./retry.ts";
 import { encryptSecret } from "./token-crypto.ts";
 
@@ -40,21 +40,7 @@ export async function connectAdAccount(
       fields: "id,name,account_status,currency",
     })
   );
-  if (!read.ok) {
-    if (read.error.class === "PERMANENT") {
-      throw new HttpError(
-        422,
-        "meta_rejected",
-        "Meta rejected the access token for this ad account",
-        {
-          meta: { code: read.error.code, subcode: read.error.subcode, message: read.error.message },
-        },
-      );
-    }
-    throw new HttpError(502, "meta_unreachable", "the Graph API did not answer; try again", {
-      meta: { class: read.error.class },
-    });
-  }
+  if (!read.ok) throw metaFailure(read.error, "Meta rejected the access token for this ad account");
 
   const account = read.data;
   const id = await storeConnectedAccount(userId, input, account).catch((error) => {

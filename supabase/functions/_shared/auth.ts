@@ -1,7 +1,7 @@
 // Who is calling: the user id from a Supabase JWT, verified locally with jose (HS256 with the
 // project's JWT secret, or the project's JWKS) instead of an Auth round trip per request.
 import * as jose from "jose";
-import { jwtKeys } from "./config.ts";
+import { cronSecret, jwtKeys } from "./config.ts";
 import { HttpError } from "./http.ts";
 
 export type AuthenticatedUser = { id: string; claims: jose.JWTPayload };
@@ -43,4 +43,38 @@ export async function authenticateUser(req: Request): Promise<AuthenticatedUser>
     throw new HttpError(401, "unauthorized", "the JWT does not name a signed-in user");
   }
   return { id: claims.sub, claims };
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Compares secrets in constant time (their digests, so length leaks nothing either). */
+async function sameSecret(given: string, expected: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
+  return a.reduce((diff, byte, i) => diff | (byte ^ b[i]), 0) === 0;
+}
+
+/**
+ * Service-only functions (safety-net): the service-role key, or pg_cron's x-cron-secret header.
+ * 401 without either; 403 for a valid user JWT, which is not enough.
+ */
+export async function authenticateService(req: Request): Promise<"service_role" | "cron"> {
+  const secret = cronSecret();
+  const given = req.headers.get("x-cron-secret");
+  if (given && secret && await sameSecret(given, secret)) return "cron";
+  let claims: jose.JWTPayload;
+  try {
+    claims = await verify(bearerToken(req));
+  } catch {
+    throw new HttpError(401, "unauthorized", "the service-role key or the cron secret is required");
+  }
+  if (claims.role !== "service_role") {
+    throw new HttpError(
+      403,
+      "forbidden",
+      "only the service role or pg_cron may call this function",
+    );
+  }
+  return "service_role";
 }

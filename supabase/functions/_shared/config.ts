@@ -46,3 +46,8 @@ export function jwtKeys(): JwtKeys {
 export function tokenEncryptionKey(): string {
   return required("TOKEN_ENCRYPTION_KEY");
 }
+
+/** The secret pg_cron sends (x-cron-secret) to call service-only functions; unset = no cron access. */
+export function cronSecret(): string | undefined {
+  return Deno.env.get("CRON_SECRET") || undefined;
+}

@@ -4,6 +4,8 @@ import postgres from "postgres";
 import { databaseUrl } from "./config.ts";
 
 export type Sql = postgres.Sql;
+/** A value postgres.js can send as json/jsonb (sql.json). */
+export type Json = postgres.JSONValue;
 
 let pool: Sql | undefined;
 

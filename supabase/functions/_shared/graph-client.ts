@@ -18,6 +18,12 @@ export type GraphClientOptions = {
   timeoutMs?: number;
 };
 
+/** One page of an edge, as Meta answers it. */
+export type GraphPage<T> = {
+  data: T[];
+  paging?: { cursors?: { before?: string; after?: string }; next?: string };
+};
+
 export type GraphParams = Record<string, string | number | boolean | object | undefined>;
 
 async function hmacSha256Hex(key: string, message: string): Promise<string> {
@@ -117,6 +123,30 @@ export class GraphClient {
 
   get<T>(path: string, params: GraphParams = {}): Promise<GraphResult<T>> {
     return this.request<T>("GET", path, params, false);
+  }
+
+  /**
+   * Every item of an edge, page after page (`limit`, `paging.cursors.after`). The cursor is
+   * followed rather than paging.next, whose URL may carry the token.
+   */
+  async getAll<T>(
+    path: string,
+    params: GraphParams = {},
+    maxPages = 200,
+  ): Promise<GraphResult<T[]>> {
+    const items: T[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const result = await this.get<GraphPage<T>>(path, { limit: 500, ...params, after });
+      if (!result.ok) return result;
+      items.push(...result.data.data);
+      after = result.data.paging?.next ? result.data.paging.cursors?.after : undefined;
+      if (!after) return { ok: true, data: items };
+    }
+    return {
+      ok: false,
+      error: { class: "PERMANENT", message: `${path} has more than ${maxPages} pages` },
+    };
   }
 
   /** A write. Creates pass isCreate so that a lost answer is reported as UNKNOWN_OUTCOME. */

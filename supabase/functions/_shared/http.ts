@@ -2,6 +2,7 @@
 // { error: "<code>", message, ...details } with the right status, CORS, and no stack trace or
 // token ever in a response.
 import { z } from "zod";
+import type { GraphError } from "./graph-errors.ts";
 import { log } from "./log.ts";
 
 export const corsHeaders = {
@@ -39,6 +40,25 @@ export function json(status: number, body: unknown, headers: HeadersInit = {}): 
   return new Response(JSON.stringify(body), {
     status,
     headers: { ...corsHeaders, "Content-Type": "application/json", ...headers },
+  });
+}
+
+/**
+ * A Graph API failure as the caller's answer: 422 when Meta refused (a PERMANENT error:
+ * `refusal` says what it refused), 502 when it did not answer usefully (rate limit, transient,
+ * unknown outcome), with Meta's code or the wait it asked for.
+ */
+export function metaFailure(error: GraphError, refusal: string): HttpError {
+  if (error.class === "PERMANENT") {
+    return new HttpError(422, "meta_rejected", refusal, {
+      meta: { code: error.code, subcode: error.subcode, message: error.message },
+    });
+  }
+  return new HttpError(502, "meta_unreachable", "the Graph API did not answer; try again", {
+    meta: {
+      class: error.class,
+      ...(error.retryAfterMs ? { retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000) } : {}),
+    },
   });
 }
 

@@ -37,8 +37,19 @@ function client(url: string, anonKey: string, bearer: string): SupabaseClient {
   });
 }
 
-export async function startTestStack(): Promise<TestStack> {
-  const simulator = await startSimulator({ port: 0, seed: 1 });
+/** A 32-bit FNV-1a hash: each test's own simulator seed, hence its own Meta ids. */
+function seedOf(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const char of name) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  return hash;
+}
+
+/**
+ * `seed` seeds the simulator's metrics and its ids: stacks with other seeds never share a Meta
+ * id, as real accounts never do, though they share one database.
+ */
+async function startTestStack(seed: number): Promise<TestStack> {
+  const simulator = await startSimulator({ port: 0, seed });
   const functions = await startFunctionsServer({
     port: 0,
     env: functionsEnv(databaseUrl(), simulator.url),
@@ -101,7 +112,7 @@ export function testWithStack(
   fn: (t: Deno.TestContext, stack: TestStack) => Promise<void>,
 ): void {
   Deno.test(name, async (t) => {
-    const stack = await startTestStack();
+    const stack = await startTestStack(seedOf(name));
     try {
       await fn(t, stack);
     } finally {
