@@ -1,7 +1,7 @@
 // deno task demo — adrail end to end on the local defaults, narrated.
 // Starts Postgres (its own demo database), the Graph API simulator and the functions server,
-// connects an ad account through the real function with supabase-js, then shows the
-// status-change trigger and the final-sync bookkeeping capturing an ad's last metrics.
+// connects an ad account and syncs it through the real functions with supabase-js, then shows
+// the status-change trigger and the final sync capturing a paused ad's last metrics.
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { startSimulator } from "../simulator/server.ts";
@@ -79,105 +79,68 @@ try {
   show("token at rest (AES-256-GCM)", `${stored.access_token_ciphertext.slice(0, 24)}…`);
   const accountId = connected.data.id as string;
 
-  step(4, "A campaign, an ad set and an ad run on Meta; the sync mirrors them as ACTIVE");
+  const syncNow = async () => {
+    const { data, error } = await supabase.functions.invoke("facebook-ads-sync", {
+      body: { adAccountId: "act_4242" },
+    });
+    if (error) throw new Error(`facebook-ads-sync: ${await error.context?.text?.()}`);
+    return data;
+  };
+
+  step(4, "Three days ago a campaign, an ad set and an ad went live on Meta; a sync mirrors them");
   const graph = new GraphClient({
     baseUrl: simulator.url,
     version: graphApiVersion,
     accessToken: token,
   });
-  const must = <T>(result: { ok: true; data: T } | { ok: false; error: unknown }): T => {
-    if (!result.ok) throw new Error(`Graph API: ${JSON.stringify(result.error)}`);
-    return result.data;
+  const create = async (edge: string, params: Record<string, unknown>) => {
+    const created = await graph.post<{ id: string }>(`/act_4242/${edge}`, {
+      status: "ACTIVE",
+      ...params,
+    });
+    if (!created.ok) throw new Error(`Graph API: ${JSON.stringify(created.error)}`);
+    return created.data.id;
   };
-  const campaign = must(
-    await graph.post<{ id: string }>("/act_4242/campaigns", {
-      name: "Winter sale",
-      objective: "OUTCOME_SALES",
-      status: "ACTIVE",
-      special_ad_categories: [],
-    }),
-  );
-  const adSet = must(
-    await graph.post<{ id: string }>("/act_4242/adsets", {
-      name: "Winter sale — ad set 1",
-      campaign_id: campaign.id,
-      daily_budget: 5000,
-      billing_event: "IMPRESSIONS",
-      optimization_goal: "REACH",
-      targeting: { geo_locations: { countries: ["FR"] } },
-      status: "ACTIVE",
-    }),
-  );
-  const ad = must(
-    await graph.post<{ id: string }>("/act_4242/ads", {
-      name: "Winter sale — ad 1",
-      adset_id: adSet.id,
-      creative: { creative_id: "120200000000000001" },
-      status: "ACTIVE",
-    }),
-  );
-  await sql`
-    with c as (
-      insert into public.ad_campaigns (ad_account_id, platform_campaign_id, name, objective, status, effective_status)
-      values (${accountId}, ${campaign.id}, 'Winter sale', 'OUTCOME_SALES', 'ACTIVE', 'ACTIVE') returning id
-    ), s as (
-      insert into public.ad_sets (ad_account_id, campaign_id, platform_ad_set_id, platform_campaign_id, name, status, effective_status)
-      select ${accountId}, c.id, ${adSet.id}, ${campaign.id}, 'Winter sale — ad set 1', 'ACTIVE', 'ACTIVE' from c returning id
-    )
-    insert into public.ads (ad_account_id, ad_set_id, platform_ad_id, platform_ad_set_id, name, status, effective_status)
-    select ${accountId}, s.id, ${ad.id}, ${adSet.id}, 'Winter sale — ad 1', 'ACTIVE', 'ACTIVE' from s`;
-  show("campaign / ad set / ad", [campaign.id, adSet.id, ad.id]);
+  await sim("/__sim/clock", { now: new Date(Date.now() - 3 * 86_400_000).toISOString() });
+  const campaign = await create("campaigns", { name: "Winter sale", objective: "OUTCOME_SALES" });
+  const adSet = await create("adsets", { name: "Winter sale — ad set 1", campaign_id: campaign });
+  const ad = await create("ads", {
+    name: "Winter sale — ad 1",
+    adset_id: adSet,
+    creative: { creative_id: "120200000000000001" },
+  });
+  await sim("/__sim/clock", { now: new Date().toISOString() });
+  const first = await syncNow();
+  show("facebook-ads-sync: entities", first.entities);
+  show("facebook-ads-sync: daily metric rows", first.metrics);
 
-  step(5, "Three days pass; then someone pauses the ad in Ads Manager and the sync sees it");
-  await sim("/__sim/clock", { advanceSeconds: 3 * 86_400 });
-  await sim("/__sim/status", { id: ad.id, status: "PAUSED" });
-  const seen = must(await graph.get<{ status: string }>(`/${ad.id}`, { fields: "status" }));
-  await sql`update public.ads set status = ${seen.status}, effective_status = ${seen.status} where platform_ad_id = ${ad.id}`;
+  step(
+    5,
+    "Someone pauses the ad in Ads Manager; the next sync sees it and captures its last metrics",
+  );
+  await sim("/__sim/status", { id: ad, status: "PAUSED" });
+  const second = await syncNow();
+  show("facebook-ads-sync: status changes", second.entities.statusChanges);
+  show("facebook-ads-sync: final syncs", {
+    claimed: second.finalSyncsUncovered.claimed,
+    completed: second.finalSyncsUncovered.completed,
+    metricDays: second.finalSyncsUncovered.metricDays,
+  });
   const [change] = await sql`
     select id, entity_type, old_status, new_status, requires_final_sync, final_sync_completed
-    from public.ad_status_change_log where platform_entity_id = ${ad.id}`;
+    from public.ad_status_change_log where platform_entity_id = ${ad}`;
   show("trigger_log_ad_status_change wrote", change);
   show(
-    "final_sync_backlog",
-    await sql`select entity_type, pending, failed from public.final_sync_backlog where ad_account_id = ${accountId}`,
-  );
-
-  step(6, "Final sync: the ad's daily metrics up to the change, saved in one transaction");
-  // The simulated Meta runs three days ahead of this machine's clock now: ask it for "today".
-  const simNow = (await (await fetch(`${simulator.url}/__sim/clock`)).json()).now as string;
-  const [{ since }] = await sql`
-    select (created_at at time zone 'utc')::date::text as since from public.ads where platform_ad_id = ${ad.id}`;
-  const until = simNow.slice(0, 10);
-  const insights = must(
-    await graph.get<{ data: Record<string, string>[] }>(`/${ad.id}/insights`, {
-      fields: "impressions,clicks,spend,reach,conversions,actions",
-      time_increment: 1,
-      time_range: { since, until },
-    }),
-  );
-  const metrics = insights.data.map((row) => ({
-    date: row.date_start,
-    impressions: Number(row.impressions ?? 0),
-    clicks: Number(row.clicks ?? 0),
-    spend: Number(row.spend ?? 0),
-    reach: Number(row.reach ?? 0),
-    conversions: Number(row.conversions ?? 0),
-  }));
-  const [done] =
-    await sql`select final_sync_completed, metadata from public.complete_final_sync(${change.id}, ${
-      sql.json(metrics)
-    })`;
-  show("complete_final_sync", done);
-  show(
     "ad_metrics_daily",
-    await sql`select date::text, impressions, clicks, spend::text from public.ad_metrics_daily where platform_entity_id = ${ad.id} order by date`,
+    await sql`select date::text, impressions, clicks, spend::text from public.ad_metrics_daily
+              where platform_entity_id = ${ad} order by date`,
   );
   show(
     "final_sync_backlog now",
     await sql`select entity_type, pending, failed from public.final_sync_backlog where ad_account_id = ${accountId}`,
   );
 
-  step(7, "A bulk launch is a job with one slot per object (1 campaign, 50 ad sets, 50 ads)");
+  step(6, "A bulk launch is a job with one slot per object (1 campaign, 50 ad sets, 50 ads)");
   const [job] = await sql`
     select id, status, requested_ad_sets, requested_ads from public.create_campaign_creation_job(
       ${dana}, ${accountId}, 'Spring launch', 50, 1, '{}'::jsonb, 'demo', 'demo-key')`;

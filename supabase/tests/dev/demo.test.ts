@@ -23,9 +23,17 @@ Deno.test("the demo runs end to end, twice on the same database", async () => {
     assert.match(output, /HTTP 201: \{"id":"[0-9a-f-]+","platformAccountId":"act_4242"/);
     assert.match(
       output,
-      /trigger_log_ad_status_change wrote: .*"old_status":"ACTIVE","new_status":"PAUSED","requires_final_sync":true/,
+      /facebook-ads-sync: entities: \{"ads":1,"adSets":1,"campaigns":1,"statusChanges":0\}/,
     );
-    assert.match(output, /complete_final_sync: \{"final_sync_completed":true/);
+    assert.match(
+      output,
+      /facebook-ads-sync: final syncs: \{"claimed":1,"completed":1,"metricDays":[1-9]/,
+    );
+    assert.match(
+      output,
+      /trigger_log_ad_status_change wrote: .*"old_status":"ACTIVE","new_status":"PAUSED","requires_final_sync":true,"final_sync_completed":true/,
+    );
+    assert.match(output, /ad_metrics_daily: \[\{"date":"\d{4}-\d\d-\d\d","impressions":"[1-9]/);
     assert.match(output, /final_sync_backlog now: \[\]/);
     assert.match(output, /slots by status: .*"entity_type":"ad_set","status":"pending","count":50/);
     assert.doesNotMatch(output, /EAAB-demo-/, "the access token is never printed");
