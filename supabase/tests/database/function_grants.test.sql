@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(78);
+select plan(90);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -17,7 +17,9 @@ insert into fg_service_only values
   (8, 'transition_campaign_creation_job', '{bigint,text,text,text}', $$ select public.transition_campaign_creation_job(-1, 'client', 'failed') $$),
   (9, 'consume_campaign_creation_job_retry', '{bigint,text,text}', $$ select public.consume_campaign_creation_job_retry(-1, 'client', 'x') $$),
   (10, 'record_ad_account_rate_limit', '{uuid,"timestamp with time zone"}', $$ select public.record_ad_account_rate_limit(gen_random_uuid(), now()) $$),
-  (11, 'upsert_daily_metrics', '{uuid,jsonb}', $$ select public.upsert_daily_metrics(gen_random_uuid(), '[]') $$);
+  (11, 'upsert_daily_metrics', '{uuid,jsonb}', $$ select public.upsert_daily_metrics(gen_random_uuid(), '[]') $$),
+  (12, 'sync_ad_entities', '{uuid,jsonb,jsonb,jsonb}', $$ select public.sync_ad_entities(gen_random_uuid(), '[]', '[]', '[]') $$),
+  (13, 'recover_stalled_creation_jobs', '{}', $$ select public.recover_stalled_creation_jobs() $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------
