@@ -1,7 +1,8 @@
 // deno task demo — adrail end to end on the local defaults, narrated.
 // Starts Postgres (its own demo database), the Graph API simulator and the functions server,
 // connects an ad account and syncs it through the real functions with supabase-js, then shows
-// the status-change trigger and the final sync capturing a paused ad's last metrics.
+// the status-change trigger and the final sync capturing a paused ad's last metrics, and a
+// 1-50-1 launch through campaign-create and its worker.
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { startSimulator } from "../simulator/server.ts";
@@ -140,15 +141,51 @@ try {
     await sql`select entity_type, pending, failed from public.final_sync_backlog where ad_account_id = ${accountId}`,
   );
 
-  step(6, "A bulk launch is a job with one slot per object (1 campaign, 50 ad sets, 50 ads)");
-  const [job] = await sql`
-    select id, status, requested_ad_sets, requested_ads from public.create_campaign_creation_job(
-      ${dana}, ${accountId}, 'Spring launch', 50, 1, '{}'::jsonb, 'demo', 'demo-key')`;
-  show("job", job);
+  step(6, "A 1-50-1 launch: verified, queued as a job with one slot per object, run by the worker");
+  const launched = await supabase.functions.invoke("campaign-create", {
+    headers: { "Idempotency-Key": "demo-spring-launch" },
+    body: {
+      adAccountId: "act_4242",
+      campaign: { name: "Spring launch", objective: "OUTCOME_SALES" },
+      adSets: {
+        count: 50,
+        template: { daily_budget: 2000, billing_event: "IMPRESSIONS", optimization_goal: "REACH" },
+      },
+      ads: { perAdSet: 1, template: { creativeId: "120200000000000001" } },
+    },
+  });
+  show(`HTTP ${launched.response?.status}`, launched.data);
+  const jobId = launched.data.jobId as number;
   show(
-    "slots by status",
-    await sql`select entity_type, status, count(*)::int from public.entity_creation_slots where job_id = ${job.id} group by 1, 2 order by 1`,
+    "slots by status, queued",
+    await sql`select entity_type, status, count(*)::int from public.entity_creation_slots
+              where job_id = ${jobId} group by 1, 2 order by 1`,
   );
+  // What pg_cron does every minute (and Supabase's EdgeRuntime.waitUntil right after the launch).
+  const before = (await (await fetch(`${simulator.url}/__sim/requests`)).json()).total as number;
+  const worker = await fetch(`${functions.url}/functions/v1/campaign-create/worker`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${(await localKeys()).serviceRoleKey}` },
+  });
+  show("worker run", (await worker.json()).jobs);
+  const after = (await (await fetch(`${simulator.url}/__sim/requests`)).json()).total as number;
+  const { data: job } = await supabase.functions.invoke(`campaign-create/jobs/${jobId}`, {
+    method: "GET",
+  });
+  show("GET /campaign-create/jobs/:id", {
+    status: job.status,
+    ad_sets_created: job.ad_sets_created,
+    ads_created: job.ads_created,
+    slots_verified: job.slots_verified,
+    retries: job.retry_count,
+  });
+  const state = await (await fetch(`${simulator.url}/__sim/state?account=act_4242`)).json();
+  show("on Meta, live", {
+    campaigns: state.counts.campaign,
+    adSets: state.counts.adset,
+    ads: state.counts.ad,
+    graphRequests: after - before,
+  });
   console.log(
     "\nDone. `deno task start` runs the same stack in the background; `deno task status` prints its settings.",
   );

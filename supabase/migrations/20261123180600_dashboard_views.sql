@@ -102,3 +102,40 @@ from public.ad_status_change_log l
 where l.requires_final_sync and not l.final_sync_completed
 group by l.ad_account_id, l.entity_type;
 comment on view public.final_sync_backlog is 'Final syncs still owed, per account and entity type: pending (never failed) and failed (retrying).';
+
+create or replace view public.campaign_creation_job_progress with (security_invoker = on) as
+select
+  j.id as job_id,
+  j.ad_account_id,
+  j.user_id,
+  j.campaign_name,
+  j.status,
+  j.requested_ad_sets,
+  j.requested_ads,
+  j.ad_sets_created,
+  j.ads_created,
+  count(*) filter (where s.verified_at is not null) as slots_verified,
+  count(*) filter (where s.status = 'pending') as slots_pending,
+  count(*) filter (where s.status = 'creating') as slots_creating,
+  count(*) filter (where s.status = 'created') as slots_created,
+  count(*) filter (where s.status = 'failed') as slots_failed,
+  count(*) filter (where s.status = 'rolled_back') as slots_rolled_back,
+  coalesce(sum(s.silent_failures), 0) as silent_failures,
+  j.retry_count,
+  j.retry_budget,
+  j.last_error,
+  j.rollback_policy,
+  j.rollback_triggered,
+  j.rollback_reason,
+  j.rollback_at,
+  j.facebook_campaign_id,
+  j.dry_run,
+  j.next_run_at,
+  j.created_at,
+  j.started_at,
+  j.completed_at
+from public.campaign_creation_jobs j
+left join public.entity_creation_slots s on s.job_id = j.id
+group by j.id;
+comment on view public.campaign_creation_job_progress is
+  'One row per creation job: requested, created and verified counts, slots by status, retries and rollback state.';

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "idempotency_conflict"
+  | "not_awaiting_confirmation"
   | "verification_failed"
   | "meta_rejected"
   | "meta_unreachable"

@@ -1,0 +1,59 @@
+// What a bulk launch asks for: 1 campaign, adSets.count ad sets from one template, ads.perAdSet
+// ads each from another. Validated with zod; the fields adrail sets itself (names, parents) are
+// refused in the templates, so the request cannot change what a slot creates.
+import { z } from "zod";
+
+const reserved = [
+  "name",
+  "campaign_id",
+  "adset_id",
+  "creative",
+  "execution_options",
+  "access_token",
+];
+const template = z.record(z.string(), z.json()).refine(
+  (fields) => !reserved.some((key) => key in fields),
+  { message: `may not set ${reserved.join(", ")}: adrail sets them` },
+);
+
+/** One ad set and its ads share a batch of at most 50 operations, the campaign riding in the first. */
+export const maxAdsPerAdSet = 48;
+
+export const CampaignCreateBody = z.object({
+  adAccountId: z.string().regex(/^act_[0-9]{1,20}$/, "must look like act_<digits>"),
+  campaign: z.object({
+    name: z.string().trim().min(1).max(200),
+    objective: z.string().regex(/^[A-Z_]+$/, "must be a Meta objective such as OUTCOME_SALES"),
+    status: z.enum(["ACTIVE", "PAUSED"]).default("PAUSED"),
+    special_ad_categories: z.array(z.string()).default([]),
+  }).strict(),
+  adSets: z.object({ count: z.number().int().min(1).max(200), template }).strict(),
+  ads: z.object({
+    perAdSet: z.number().int().min(0).max(maxAdsPerAdSet),
+    template: z.object({ creativeId: z.string().regex(/^[0-9]+$/, "must be a creative id") })
+      .catchall(z.json())
+      .refine((fields) => !reserved.some((key) => key in fields), {
+        message: `may not set ${reserved.join(", ")}: adrail sets them`,
+      }),
+  }).strict(),
+  rollbackPolicy: z.enum(["auto", "confirm"]).default("auto"),
+  retryBudget: z.number().int().min(0).max(20).default(5),
+  dryRun: z.boolean().default(false),
+}).strict();
+
+export type CampaignCreateRequest = z.infer<typeof CampaignCreateBody>;
+
+/** A stable hash of the validated request: the same idempotency key with another body is a conflict. */
+export async function requestHash(request: CampaignCreateRequest): Promise<string> {
+  const canonical = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(canonical)
+      : value && typeof value === "object"
+      ? Object.fromEntries(
+        Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+      )
+      : value;
+  const bytes = new TextEncoder().encode(JSON.stringify(canonical(request)));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,146 @@
+// The worker's side of a creation job's lease. Every write goes through a SQL function fenced on
+// the claim token; when another worker has taken the job over (our lease expired), the database
+// answers ADR02 and this module throws LeaseLost, which ends the worker's run without a write.
+import { db, DbErrorCode, type Json, sqlState } from "./db.ts";
+
+export type JobStatus =
+  | "pending"
+  | "verifying"
+  | "in_progress"
+  | "awaiting_confirmation"
+  | "rolling_back"
+  | "completed"
+  | "failed"
+  | "rolled_back";
+
+export type SlotStatus = "pending" | "creating" | "created" | "failed" | "rolled_back";
+export type EntityType = "campaign" | "ad_set" | "ad";
+
+export type CreationJob = {
+  id: number;
+  ad_account_id: string;
+  user_id: string;
+  campaign_name: string;
+  status: JobStatus;
+  request: Json;
+  retry_count: number;
+  retry_budget: number;
+  rollback_policy: "auto" | "confirm";
+  dry_run: boolean;
+  facebook_campaign_id: string | null;
+};
+
+export type Slot = {
+  id: number;
+  slot_number: number;
+  entity_type: EntityType;
+  parent_slot_number: number | null;
+  entity_name: string;
+  facebook_id: string | null;
+  status: SlotStatus;
+};
+
+export type SlotOutcome =
+  | { slot_id: number; status: "created"; facebook_id: string }
+  | { slot_id: number; status: "failed" | "creating"; error: string };
+
+/** Another worker holds the job now: stop, write nothing. */
+export class LeaseLost extends Error {}
+
+/** The job's retry budget is spent: the caller rolls back. */
+export class RetryBudgetExhausted extends Error {}
+
+/** A job's lease, held by one worker (its claim token). */
+export class JobLease {
+  private constructor(readonly job: CreationJob, readonly worker: string) {}
+
+  /** The next due job, claimed, or null. */
+  static async claimNext(leaseSeconds: number): Promise<JobLease | null> {
+    const worker = `creation-worker:${crypto.randomUUID()}`;
+    const [job] = await db()<CreationJob[]>`
+      select * from public.claim_campaign_creation_job(${worker}, ${leaseSeconds})`;
+    return job ? new JobLease(normalize(job), worker) : null;
+  }
+
+  private async fenced<T>(query: Promise<T>): Promise<T> {
+    try {
+      return await query;
+    } catch (error) {
+      if (sqlState(error) === DbErrorCode.notClaimant) {
+        throw new LeaseLost(`job ${this.job.id}: lease lost`);
+      }
+      if (sqlState(error) === DbErrorCode.retryBudgetExhausted) {
+        throw new RetryBudgetExhausted((error as Error).message);
+      }
+      throw error;
+    }
+  }
+
+  async slots(): Promise<Slot[]> {
+    return await db()<Slot[]>`
+      select id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status
+      from public.entity_creation_slots where job_id = ${this.job.id}
+      order by array_position(array['campaign', 'ad_set', 'ad'], entity_type), slot_number`;
+  }
+
+  async extend(leaseSeconds: number): Promise<void> {
+    await this.fenced(
+      db()`select public.extend_campaign_creation_job_lease(${this.job.id}, ${this.worker}, ${leaseSeconds})`,
+    );
+  }
+
+  async transition(to: JobStatus, error?: string): Promise<void> {
+    await this.fenced(db()`
+      select public.transition_campaign_creation_job(${this.job.id}, ${this.worker}, ${to}, ${
+      error ?? null
+    })`);
+    this.job.status = to;
+  }
+
+  async spendRetry(error: string): Promise<void> {
+    await this.fenced(
+      db()`select public.consume_campaign_creation_job_retry(${this.job.id}, ${this.worker}, ${error})`,
+    );
+  }
+
+  async release(nextRunAt: Date): Promise<void> {
+    await this.fenced(
+      db()`select public.release_campaign_creation_job(${this.job.id}, ${this.worker}, ${nextRunAt})`,
+    );
+  }
+
+  async beginCreations(slotIds: number[]): Promise<void> {
+    await this.fenced(
+      db()`select public.begin_slot_creations(${this.job.id}, ${this.worker}, ${slotIds})`,
+    );
+  }
+
+  async recordOutcomes(outcomes: SlotOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const sql = db();
+    await this.fenced(
+      sql`select public.record_slot_outcomes(${this.job.id}, ${this.worker}, ${
+        sql.json(outcomes)
+      })`,
+    );
+  }
+
+  async recordVerification(present: number[], missing: number[]): Promise<void> {
+    await this.fenced(db()`
+      select public.record_slot_verification(${this.job.id}, ${this.worker}, ${present}, ${missing})`);
+  }
+
+  async markRolledBack(slotIds: number[]): Promise<void> {
+    await this.fenced(
+      db()`select public.mark_slots_rolled_back(${this.job.id}, ${this.worker}, ${slotIds})`,
+    );
+  }
+
+  async recordRateLimit(until: Date): Promise<void> {
+    await db()`select public.record_ad_account_rate_limit(${this.job.ad_account_id}, ${until})`;
+  }
+}
+
+function normalize(job: CreationJob): CreationJob {
+  return { ...job, id: Number(job.id) };
+}

@@ -1,0 +1,65 @@
+// Bulk launches. User JWT:  POST /campaign-create (Idempotency-Key header optional) -> 202,
+//   GET /campaign-create/jobs/:id, POST /campaign-create/jobs/:id/rollback {confirm},
+//   POST /campaign-create/jobs/:id/verify.
+// Service role or pg_cron's secret:  POST /campaign-create/worker runs due jobs.
+import { z } from "zod";
+import { authenticateService, authenticateUser } from "../_shared/auth.ts";
+import {
+  decideRollback,
+  jobProgress,
+  launchCampaign,
+  requestVerification,
+} from "../_shared/campaign-jobs.ts";
+import { CampaignCreateBody } from "../_shared/creation-request.ts";
+import { runCreationWorker, startWorkerInBackground } from "../_shared/creation-worker.ts";
+import { HttpError, json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
+
+const IdempotencyKey = z.string().min(1).max(200).regex(
+  /^[\x21-\x7e]+$/,
+  "printable ASCII, no spaces",
+);
+const RollbackBody = z.object({ confirm: z.boolean() }).strict();
+
+function idempotencyKey(req: Request): string | undefined {
+  const key = req.headers.get("Idempotency-Key");
+  if (key === null) return undefined;
+  const parsed = IdempotencyKey.safeParse(key);
+  if (!parsed.success) {
+    throw new HttpError(400, "invalid_body", "invalid Idempotency-Key header", {
+      issues: parsed.error.issues.map((i) => ({ path: "Idempotency-Key", message: i.message })),
+    });
+  }
+  return parsed.data;
+}
+
+Deno.serve(serveJson("campaign-create", async (req) => {
+  const path = subPath(req, "campaign-create");
+  if (path === "/worker" && req.method === "POST") {
+    await authenticateService(req);
+    return json(200, { jobs: await runCreationWorker() });
+  }
+
+  const user = await authenticateUser(req);
+  if (path === "/" && req.method === "POST") {
+    const key = idempotencyKey(req);
+    const launch = await launchCampaign(user.id, await parseJsonBody(req, CampaignCreateBody), key);
+    if (!launch.replayed) startWorkerInBackground();
+    return json(202, launch);
+  }
+  const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify)?$/);
+  if (!route) throw new HttpError(404, "not_found", "no such route");
+  const jobId = Number(route[1]);
+  if (req.method === "GET" && !route[2]) return json(200, await jobProgress(user.id, jobId));
+  if (req.method === "POST" && route[2] === "/rollback") {
+    const { confirm } = await parseJsonBody(req, RollbackBody);
+    const progress = await decideRollback(user.id, jobId, confirm);
+    if (confirm) startWorkerInBackground();
+    return json(200, progress);
+  }
+  if (req.method === "POST" && route[2] === "/verify") {
+    const progress = await requestVerification(user.id, jobId);
+    startWorkerInBackground();
+    return json(200, progress);
+  }
+  throw new HttpError(405, "method_not_allowed", "method not allowed on this route");
+}));

@@ -1,0 +1,417 @@
+// Bulk creation end to end: campaign-create through supabase-js, the worker route as pg_cron
+// calls it, the simulator's Meta with faults, the real database. The count on Meta is checked
+// after every scenario: exactly what was asked for, or nothing live after a rollback.
+import assert from "node:assert/strict";
+import { graphApiVersion, localKeys } from "../../../dev/lib/local-env.ts";
+import { GraphClient } from "../../functions/_shared/graph-client.ts";
+import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
+import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
+
+type SimObject = {
+  id: string;
+  type: string;
+  name: string;
+  parentId: string | null;
+  deleted: boolean;
+  status: string;
+};
+type SimState = { objects: SimObject[] };
+type Progress = Record<string, unknown> & { status: string };
+type JobRunReport = { jobId: number; status: string; nextRunAt?: string };
+
+let accountNumber = Date.now() % 1_000_000_000;
+
+function launchBody(
+  act: string,
+  name: string,
+  adSets: number,
+  adsPerAdSet: number,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    adAccountId: act,
+    campaign: { name, objective: "OUTCOME_SALES" },
+    adSets: {
+      count: adSets,
+      template: {
+        daily_budget: 1000,
+        billing_event: "IMPRESSIONS",
+        optimization_goal: "REACH",
+        targeting: { geo_locations: { countries: ["FR"] } },
+      },
+    },
+    ads: { perAdSet: adsPerAdSet, template: { creativeId: "555" } },
+    ...extra,
+  };
+}
+
+async function connectedAccount(stack: TestStack, owner: string): Promise<string> {
+  const act = `act_${++accountNumber}`;
+  const token = `EAAB-create-${crypto.randomUUID()}`;
+  await stack.sim("/__sim/accounts", { id: act, token });
+  const client = await stack.clientFor(owner);
+  const answer = await invokeResult(
+    await client.functions.invoke("ad-accounts", {
+      body: { platformAccountId: act, accessToken: token },
+    }),
+  );
+  assert.equal(answer.status, 201);
+  return act;
+}
+
+async function launch(stack: TestStack, userId: string, body: unknown, key?: string) {
+  const client = await stack.clientFor(userId);
+  return await invokeResult(
+    await client.functions.invoke("campaign-create", {
+      body: body as Record<string, unknown>,
+      headers: key ? { "Idempotency-Key": key } : {},
+    }),
+  );
+}
+
+/** One worker run, as pg_cron triggers it; what it did with job `jobId` (other tests' jobs may share the queue). */
+async function runWorker(stack: TestStack, jobId: number): Promise<JobRunReport | undefined> {
+  const { serviceRoleKey } = await localKeys();
+  const response = await fetch(`${stack.functions.url}/functions/v1/campaign-create/worker`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${serviceRoleKey}` },
+  });
+  const body = await response.json();
+  assert.equal(response.status, 200, JSON.stringify(body));
+  return (body.jobs as JobRunReport[]).find((run) => run.jobId === jobId);
+}
+
+async function progress(stack: TestStack, userId: string, jobId: number): Promise<Progress> {
+  const client = await stack.clientFor(userId);
+  const answer = await invokeResult(
+    await client.functions.invoke(`campaign-create/jobs/${jobId}`, { method: "GET" }),
+  );
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body as Progress;
+}
+
+/** Live (not deleted) objects of the account on Meta, by type. */
+async function liveOnMeta(stack: TestStack, act: string) {
+  const state = await stack.sim(`/__sim/state?account=${act}`) as SimState;
+  const live = state.objects.filter((o) => !o.deleted);
+  const of = (type: string) => live.filter((o) => o.type === type);
+  return { campaigns: of("campaign"), adSets: of("adset"), ads: of("ad") };
+}
+
+async function assertExactly(stack: TestStack, act: string, adSets: number, ads: number) {
+  const live = await liveOnMeta(stack, act);
+  assert.deepEqual([live.campaigns.length, live.adSets.length, live.ads.length], [1, adSets, ads]);
+  assert.equal(new Set(live.adSets.map((o) => o.name)).size, adSets, "no two ad sets share a name");
+  assert.equal(new Set(live.ads.map((o) => o.name)).size, ads, "no two ads share a name");
+  assert.ok(
+    live.adSets.every((o) => o.parentId === live.campaigns[0].id),
+    "every ad set is in the campaign",
+  );
+}
+
+testWithStack("campaign-create", async (t, stack) => {
+  const owner = await stack.createUser();
+  const stranger = await stack.createUser();
+
+  await t.step(
+    "1-50-1: exactly 1 campaign, 50 ad sets, 50 ads, verified, in about 52 requests",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      const before = (await stack.sim("/__sim/requests") as { total: number }).total;
+      const started = await launch(
+        stack,
+        owner,
+        launchBody(act, "Launch 1-50-1", 50, 1),
+        "launch-1-50-1",
+      );
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const jobId = started.body.jobId as number;
+
+      assert.equal((await runWorker(stack, jobId))?.status, "completed");
+      await assertExactly(stack, act, 50, 50);
+
+      const job = await progress(stack, owner, jobId);
+      assert.equal(job.status, "completed");
+      assert.deepEqual(
+        [
+          job.ad_sets_created,
+          job.ads_created,
+          Number(job.slots_verified),
+          Number(job.slots_created),
+        ],
+        [50, 50, 101, 101],
+      );
+      const requests = (await stack.sim("/__sim/requests") as { total: number }).total - before;
+      assert.ok(requests <= 56, `${requests} Graph requests for a 1-50-1 launch`);
+
+      const replay = await launch(
+        stack,
+        owner,
+        launchBody(act, "Launch 1-50-1", 50, 1),
+        "launch-1-50-1",
+      );
+      assert.equal(replay.status, 202);
+      assert.equal(replay.body.jobId, jobId, "the same key answers the same job");
+      assert.equal(replay.body.replayed, true);
+      const conflict = await launch(
+        stack,
+        owner,
+        launchBody(act, "Launch 1-50-1", 49, 1),
+        "launch-1-50-1",
+      );
+      assert.equal(conflict.status, 409);
+      await assertExactly(stack, act, 50, 50);
+    },
+  );
+
+  await t.step(
+    "bad input and strangers: 400, 401, 403, 404, 422, and nothing created",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      const bad = await launch(stack, owner, { ...launchBody(act, "x", 0, 60), extra: true });
+      assert.equal(bad.status, 400);
+      const paths = (bad.body.issues as { path: string }[]).map((i) => i.path).sort();
+      assert.deepEqual(paths, ["", "adSets.count", "ads.perAdSet"]);
+
+      const anon = await invokeResult(
+        await (await stack.anonClient()).functions.invoke("campaign-create", {
+          body: launchBody(act, "x", 1, 1),
+        }),
+      );
+      assert.equal(anon.status, 401);
+      const theirs = await launch(stack, stranger, launchBody(act, "Not mine", 1, 1));
+      assert.equal(theirs.status, 403);
+
+      const first = await launch(stack, owner, launchBody(act, "Twice", 1, 1));
+      assert.equal(first.status, 202);
+      await runWorker(stack, first.body.jobId as number);
+      const duplicate = await launch(stack, owner, launchBody(act, "Twice", 1, 1));
+      assert.equal(duplicate.status, 422);
+      assert.match((duplicate.body.reasons as string[]).join(" "), /already exists/);
+      await assertExactly(stack, act, 1, 1);
+
+      const strangerView = await invokeResult(
+        await (await stack.clientFor(stranger)).functions.invoke(
+          `campaign-create/jobs/${first.body.jobId}`,
+          { method: "GET" },
+        ),
+      );
+      assert.equal(strangerView.status, 403);
+      const missing = await invokeResult(
+        await (await stack.clientFor(owner)).functions.invoke("campaign-create/jobs/999999999", {
+          method: "GET",
+        }),
+      );
+      assert.equal(missing.status, 404);
+      const [logged] = await stack.sql`
+      select count(*)::int as n from public.pre_creation_verifications v
+      join public.ad_accounts a on a.id = v.ad_account_id
+      where a.platform_account_id = ${act} and not v.can_proceed and v.duplicate_campaign_exists`;
+      assert.equal(logged.n, 1, "the refused verification is logged");
+    },
+  );
+
+  await t.step(
+    "a lost answer (applied, connection cut) is adopted, never created twice",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/faults", {
+        rules: [{ match: "as3%5D", times: 1, effect: { applyThenDrop: true } }],
+      });
+      const started = await launch(stack, owner, launchBody(act, "Dropped", 5, 2));
+      assert.equal(started.status, 202);
+      const run = await runWorker(stack, started.body.jobId as number);
+      assert.equal(run?.status, "completed", JSON.stringify(run));
+      await stack.sim("/__sim/faults", { rules: [] });
+      await assertExactly(stack, act, 5, 10);
+      const state = await stack.sim(`/__sim/state?account=${act}`) as SimState;
+      assert.deepEqual(
+        state.objects.filter((o) => o.deleted),
+        [],
+        "adopted: no duplicate was made, so none had to be removed",
+      );
+      const job = await progress(stack, owner, started.body.jobId as number);
+      assert.equal(job.retry_count, 1, "the lost answer spent one retry");
+    },
+  );
+
+  await t.step(
+    "a silent failure (success reported, nothing stored) is found by read-back and created again",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/faults", {
+        rules: [{ match: "as2+ad1%5D", times: 1, effect: { silentSuccess: true } }],
+      });
+      const started = await launch(stack, owner, launchBody(act, "Silent", 3, 1));
+      const run = await runWorker(stack, started.body.jobId as number);
+      assert.equal(run?.status, "completed", JSON.stringify(run));
+      await stack.sim("/__sim/faults", { rules: [] });
+      await assertExactly(stack, act, 3, 3);
+      const job = await progress(stack, owner, started.body.jobId as number);
+      assert.equal(Number(job.silent_failures), 1);
+      assert.equal(Number(job.slots_verified), 7);
+    },
+  );
+
+  await t.step(
+    "a rate limit releases the job until Meta's regain time, then it finishes",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/faults", {
+        rules: [{ match: "as2%5D", times: 1, effect: { rateLimit: { regainSeconds: 600 } } }],
+      });
+      const started = await launch(stack, owner, launchBody(act, "Throttled", 3, 1));
+      const jobId = started.body.jobId as number;
+      const released = (await runWorker(stack, jobId))!;
+      assert.equal(released.status, "in_progress");
+      assert.ok(
+        Date.parse(released.nextRunAt!) > Date.now() + 60_000,
+        "released for the wait Meta asked for",
+      );
+      assert.equal(
+        await runWorker(stack, jobId),
+        undefined,
+        "not claimable while the account is throttled",
+      );
+
+      await stack.sim("/__sim/clock", { advanceSeconds: 601 });
+      await stack
+        .sql`update public.campaign_creation_jobs set next_run_at = now() where id = ${jobId}`;
+      await stack
+        .sql`update public.ad_accounts set rate_limited_until = null where platform_account_id = ${act}`;
+      assert.equal((await runWorker(stack, jobId))?.status, "completed");
+      await stack.sim("/__sim/faults", { rules: [] });
+      await assertExactly(stack, act, 3, 3);
+    },
+  );
+
+  await t.step(
+    "a permanent refusal rolls back: ads, ad sets, campaign deleted; nothing live",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/faults", {
+        rules: [{ match: "as4%5D", effect: { error: { code: 100, status: 400 } } }],
+      });
+      const started = await launch(stack, owner, launchBody(act, "Refused", 5, 1));
+      const run = await runWorker(stack, started.body.jobId as number);
+      await stack.sim("/__sim/faults", { rules: [] });
+      assert.equal(run?.status, "rolled_back");
+      const live = await liveOnMeta(stack, act);
+      assert.deepEqual([live.campaigns.length, live.adSets.length, live.ads.length], [0, 0, 0]);
+      const job = await progress(stack, owner, started.body.jobId as number);
+      assert.equal(job.rollback_triggered, true);
+      assert.match(String(job.rollback_reason), /Meta refused/);
+      assert.equal(Number(job.slots_rolled_back), 11);
+    },
+  );
+
+  await t.step(
+    "rollback policy confirm: the job waits; declining keeps the partial state",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/faults", {
+        rules: [{ match: "as2%5D", effect: { error: { code: 100, status: 400 } } }],
+      });
+      const started = await launch(
+        stack,
+        owner,
+        launchBody(act, "Confirm", 3, 1, { rollbackPolicy: "confirm" }),
+      );
+      const jobId = started.body.jobId as number;
+      const run = await runWorker(stack, started.body.jobId as number);
+      await stack.sim("/__sim/faults", { rules: [] });
+      assert.equal(run?.status, "awaiting_confirmation");
+      const client = await stack.clientFor(owner);
+      const declined = await invokeResult(
+        await client.functions.invoke(`campaign-create/jobs/${jobId}/rollback`, {
+          body: { confirm: false },
+        }),
+      );
+      assert.equal(declined.status, 200);
+      assert.equal(declined.body.status, "failed");
+      assert.equal((await liveOnMeta(stack, act)).adSets.length, 1, "the partial state is kept");
+      const again = await invokeResult(
+        await client.functions.invoke(`campaign-create/jobs/${jobId}/rollback`, {
+          body: { confirm: true },
+        }),
+      );
+      assert.equal(again.status, 409);
+    },
+  );
+
+  await t.step(
+    "a worker killed after its intent was written: the next one adopts, creates nothing twice",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      const started = await launch(stack, owner, launchBody(act, "Killed", 3, 1));
+      const jobId = started.body.jobId as number;
+      // A first worker claims, writes its intent for the first batch, sends it (Meta applies it)
+      // and dies before recording anything.
+      await stack
+        .sql`update public.campaign_creation_jobs set next_run_at = '-infinity' where id = ${jobId}`;
+      const [{ id }] = await stack
+        .sql`select id from public.claim_campaign_creation_job('doomed', 60)`;
+      assert.equal(Number(id), jobId);
+      await stack
+        .sql`select public.transition_campaign_creation_job(${jobId}, 'doomed', 'verifying')`;
+      await stack
+        .sql`select public.transition_campaign_creation_job(${jobId}, 'doomed', 'in_progress')`;
+      const first = await stack.sql`
+      select id from public.entity_creation_slots where job_id = ${jobId}
+        and (entity_type = 'campaign' or slot_number = 1)`;
+      await stack.sql`select public.begin_slot_creations(${jobId}, 'doomed', ${
+        first.map((r) => r.id)
+      })`;
+      const slots = await stack
+        .sql`select entity_type, entity_name from public.entity_creation_slots where job_id = ${jobId}`;
+      const name = (type: string, number = 1) =>
+        slots.find((s) =>
+          s.entity_type === type &&
+          (type === "campaign" ||
+            s.entity_name.endsWith(type === "ad" ? `as${number} ad1]` : `as${number}]`))
+        )!.entity_name;
+      const state = await stack.sim(`/__sim/state?account=${act}`) as SimState;
+      assert.equal(state.objects.length, 0);
+      const meta = new GraphClient({
+        baseUrl: stack.simulator.url,
+        version: graphApiVersion,
+        accessToken: await accountToken(stack, act),
+      });
+      const campaign = await meta.post<{ id: string }>(`/${act}/campaigns`, {
+        name: name("campaign"),
+        objective: "OUTCOME_SALES",
+      });
+      assert.ok(campaign.ok);
+      const adSet = await meta.post<{ id: string }>(`/${act}/adsets`, {
+        name: name("ad_set"),
+        campaign_id: campaign.data.id,
+      });
+      assert.ok(adSet.ok);
+      const ad = await meta.post<{ id: string }>(`/${act}/ads`, {
+        name: name("ad"),
+        adset_id: adSet.data.id,
+        creative: { creative_id: "555" },
+      });
+      assert.ok(ad.ok);
+      await stack
+        .sql`update public.campaign_creation_jobs set locked_until = now() - interval '1 second' where id = ${jobId}`;
+
+      const run = await runWorker(stack, started.body.jobId as number);
+      assert.equal(run?.status, "completed");
+      await assertExactly(stack, act, 3, 3);
+      const adopted = await stack.sql`
+      select facebook_id from public.entity_creation_slots where job_id = ${jobId} and entity_type = 'campaign'`;
+      assert.equal(
+        adopted[0].facebook_id,
+        campaign.data.id,
+        "the dead worker's campaign was adopted",
+      );
+    },
+  );
+});
+
+async function accountToken(stack: TestStack, act: string): Promise<string> {
+  const [row] = await stack
+    .sql`select access_token_ciphertext from public.ad_accounts where platform_account_id = ${act}`;
+  return await decryptSecret(row.access_token_ciphertext);
+}
