@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(90);
+select plan(126);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -19,7 +19,13 @@ insert into fg_service_only values
   (10, 'record_ad_account_rate_limit', '{uuid,"timestamp with time zone"}', $$ select public.record_ad_account_rate_limit(gen_random_uuid(), now()) $$),
   (11, 'upsert_daily_metrics', '{uuid,jsonb}', $$ select public.upsert_daily_metrics(gen_random_uuid(), '[]') $$),
   (12, 'sync_ad_entities', '{uuid,jsonb,jsonb,jsonb}', $$ select public.sync_ad_entities(gen_random_uuid(), '[]', '[]', '[]') $$),
-  (13, 'recover_stalled_creation_jobs', '{}', $$ select public.recover_stalled_creation_jobs() $$);
+  (13, 'recover_stalled_creation_jobs', '{}', $$ select public.recover_stalled_creation_jobs() $$),
+  (14, 'begin_slot_creations', '{bigint,text,bigint[]}', $$ select public.begin_slot_creations(-1, 'client', '{}') $$),
+  (15, 'record_slot_outcomes', '{bigint,text,jsonb}', $$ select public.record_slot_outcomes(-1, 'client', '[]') $$),
+  (16, 'record_slot_verification', '{bigint,text,bigint[],bigint[]}', $$ select public.record_slot_verification(-1, 'client', '{}', '{}') $$),
+  (17, 'mark_slots_rolled_back', '{bigint,text,bigint[]}', $$ select public.mark_slots_rolled_back(-1, 'client', '{}') $$),
+  (18, 'decide_job_rollback', '{bigint,boolean}', $$ select public.decide_job_rollback(-1, true) $$),
+  (19, 'request_job_verification', '{bigint}', $$ select public.request_job_verification(-1) $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

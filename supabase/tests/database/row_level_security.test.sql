@@ -5,7 +5,7 @@
 -- Account A (act_91000401): rls_owner (owner), rls_member (viewer). Account B (act_91000402):
 -- rls_stranger (owner). A has 1 job, B has 2, so aggregated views tell them apart.
 begin;
-select plan(94);
+select plan(97);
 
 select tests.create_supabase_user('rls_owner') as owner_id \gset
 select tests.create_supabase_user('rls_member') as member_id \gset
@@ -118,7 +118,8 @@ create temp table rls_views (n int, view_name text, per_account boolean) on comm
 insert into rls_views values
   (1, 'creation_job_outcomes_24h', false), (2, 'creation_job_retry_usage', true),
   (3, 'verification_discrepancies', true), (4, 'pre_creation_verification_failures', true),
-  (5, 'rollback_rate_daily', false), (6, 'stuck_creation_jobs', true), (7, 'final_sync_backlog', true);
+  (5, 'rollback_rate_daily', false), (6, 'stuck_creation_jobs', true), (7, 'final_sync_backlog', true),
+  (8, 'campaign_creation_job_progress', true);
 grant select on rls_views to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------
