@@ -1,0 +1,21 @@
+// `deno task bench` keeps working (it is not a timed test: it only has to run and compare).
+import assert from "node:assert/strict";
+import { databaseUrl } from "../_support/stack.ts";
+
+Deno.test("the benchmark runs both launches and prints their ratio", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../../bench/main.ts", import.meta.url).pathname],
+    env: { DATABASE_URL: databaseUrl(), BENCH_AD_SETS: "3", BENCH_LATENCY_MS: "0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.ok(out.success, `${text}\n${new TextDecoder().decode(out.stderr)}`);
+  assert.match(
+    text,
+    /adrail: one batch per ad set, verified\s+7\s/,
+    "3 ad sets: verification, 3 batches, read-back, 2 listings",
+  );
+  assert.match(text, /plain: one request per object \+ read-back\s+14\s/, "7 creates and 7 reads");
+  assert.match(text, /ratio plain\/adrail: 2\.0x requests/);
+});
