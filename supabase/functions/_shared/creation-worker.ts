@@ -340,7 +340,7 @@ class JobRun {
 
   /**
    * Reads every created object back (multi-id reads of 50 ids, in one batch). Missing ones are
-   * silent failures: back to failed, to be created again. Objects in the job's campaign that
+   * silent failures: back to failed, to be created again after a retry. Objects in the job's campaign that
    * match no slot are removed.
    */
   private async verify(slots: Slot[]): Promise<Step | Failure> {
@@ -354,7 +354,10 @@ class JobRun {
     );
     if (missing.length > 0) {
       log.warn("silent failures found", { jobId: this.job.id, slots: missing.map((s) => s.id) });
-      return "again";
+      // Creating them again spends the retry budget like any retry: a Meta that keeps dropping
+      // objects ends in a rollback, not in a loop.
+      const message = `${missing.length} object(s) reported created are missing on Meta`;
+      return { error: { class: "TEMPORARY", message } };
     }
     const strays = await this.strays(slots);
     if (!strays.ok) return { error: strays.error };

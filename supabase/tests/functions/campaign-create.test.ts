@@ -249,6 +249,7 @@ testWithStack("campaign-create", async (t, stack) => {
       await assertExactly(stack, act, 3, 3);
       const job = await progress(stack, owner, started.body.jobId as number);
       assert.equal(Number(job.silent_failures), 1);
+      assert.equal(job.retry_count, 1, "creating it again spent a retry");
       assert.equal(Number(job.slots_verified), 7);
     },
   );
@@ -302,6 +303,29 @@ testWithStack("campaign-create", async (t, stack) => {
       assert.equal(job.rollback_triggered, true);
       assert.match(String(job.rollback_reason), /Meta refused/);
       assert.equal(Number(job.slots_rolled_back), 11);
+    },
+  );
+
+  await t.step(
+    "a transient error that persists spends the retry budget, then rolls back",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/faults", {
+        rules: [{ match: "as2%5D", effect: { error: { code: 2, transient: true, status: 503 } } }],
+      });
+      const started = await launch(
+        stack,
+        owner,
+        launchBody(act, "Flaky", 3, 1, { retryBudget: 1 }),
+      );
+      const run = await runWorker(stack, started.body.jobId as number);
+      await stack.sim("/__sim/faults", { rules: [] });
+      assert.equal(run?.status, "rolled_back");
+      const job = await progress(stack, owner, started.body.jobId as number);
+      assert.equal(job.retry_count, 1, "the budget of 1 was spent, never exceeded");
+      assert.match(String(job.rollback_reason), /retry budget exhausted/);
+      const live = await liveOnMeta(stack, act);
+      assert.deepEqual([live.campaigns.length, live.adSets.length, live.ads.length], [0, 0, 0]);
     },
   );
 
