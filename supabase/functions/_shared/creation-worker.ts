@@ -21,7 +21,7 @@ import {
   type SlotOutcome,
 } from "./job-tracker.ts";
 import { log } from "./log.ts";
-import { liveStatuses } from "./pre-creation-verification.ts";
+import { liveEffectiveStatuses } from "./effective-statuses.ts";
 import { backoffDelayMs, jobBackoff, retryRead } from "./retry.ts";
 
 export type WorkerOptions = {
@@ -279,7 +279,7 @@ class JobRun {
     const listed = await retryRead(() =>
       this.graph.getAll<{ id: string; name: string }>(path, {
         fields: "id,name",
-        effective_status: liveStatuses,
+        effective_status: liveEffectiveStatuses,
         ...extra,
       })
     );

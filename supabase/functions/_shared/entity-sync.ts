@@ -3,7 +3,7 @@
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { db, type Json } from "./db.ts";
 import type { GraphResult } from "./graph-errors.ts";
-import { allEffectiveStatuses } from "./insights.ts";
+import { allEffectiveStatuses } from "./effective-statuses.ts";
 import { retryRead } from "./retry.ts";
 
 export type EntitySyncCounts = {

@@ -3,6 +3,7 @@
 // for a whole account at one level, naming every status so deleted and archived entities are
 // not silently left out (https://developers.facebook.com/docs/marketing-api/insights).
 import type { GraphClient } from "./graph-client.ts";
+import { allEffectiveStatuses } from "./effective-statuses.ts";
 import type { GraphResult } from "./graph-errors.ts";
 
 export type DateRange = { since: string; until: string };
@@ -38,22 +39,6 @@ type InsightRow = {
 };
 
 const metricFields = "impressions,clicks,spend,reach,actions,conversions";
-
-/** Every effective_status Meta documents: naming them all keeps DELETED and ARCHIVED rows in. */
-export const allEffectiveStatuses = [
-  "ACTIVE",
-  "PAUSED",
-  "DELETED",
-  "ARCHIVED",
-  "IN_PROCESS",
-  "WITH_ISSUES",
-  "CAMPAIGN_PAUSED",
-  "ADSET_PAUSED",
-  "PENDING_REVIEW",
-  "DISAPPROVED",
-  "PREAPPROVED",
-  "PENDING_BILLING_INFO",
-];
 
 const levels = {
   campaign: { level: "campaign", idField: "campaign_id" },

@@ -5,6 +5,7 @@
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import type { CampaignCreateRequest } from "./creation-request.ts";
 import { db } from "./db.ts";
+import { liveEffectiveStatuses } from "./effective-statuses.ts";
 import type { GraphError } from "./graph-errors.ts";
 import { retryRead } from "./retry.ts";
 
@@ -13,20 +14,6 @@ export const accountLimits = { campaigns: 5000, adSets: 5000, ads: 5000 };
 
 /** account_status values under which Meta accepts writes: active, in grace period, any active. */
 const usableAccountStatuses = new Set([1, 9, 201]);
-
-/** Every effective_status of a live (not deleted, not archived) object. */
-export const liveStatuses = [
-  "ACTIVE",
-  "PAUSED",
-  "IN_PROCESS",
-  "WITH_ISSUES",
-  "CAMPAIGN_PAUSED",
-  "ADSET_PAUSED",
-  "PENDING_REVIEW",
-  "DISAPPROVED",
-  "PREAPPROVED",
-  "PENDING_BILLING_INFO",
-];
 
 export type VerificationOutcome = {
   /** The pre_creation_verifications row (none when Meta could not be reached). */
@@ -50,7 +37,7 @@ export async function verifyBeforeCreation(
   const counted = (edge: string) => ({
     method: "GET" as const,
     path: `/${act}/${edge}`,
-    params: { fields: "id", limit: 1, summary: true, effective_status: liveStatuses },
+    params: { fields: "id", limit: 1, summary: true, effective_status: liveEffectiveStatuses },
   });
   const batch = await retryRead(() =>
     access.graph.batch([
@@ -60,7 +47,7 @@ export async function verifyBeforeCreation(
         path: `/${act}/campaigns`,
         params: {
           fields: "id,name",
-          effective_status: liveStatuses,
+          effective_status: liveEffectiveStatuses,
           filtering: [{ field: "name", operator: "EQUAL", value: request.campaign.name }],
         },
       },
