@@ -4,6 +4,9 @@ import postgres from "postgres";
 import { databaseUrl } from "./config.ts";
 
 export type Sql = postgres.Sql;
+/** The kinds of ad entity, as the entity_type columns name them. */
+export type EntityType = "campaign" | "ad_set" | "ad";
+
 /** A value postgres.js can send as json/jsonb (sql.json). */
 export type Json = postgres.JSONValue;
 

@@ -2,6 +2,7 @@
 // either for one entity by its own id (which answers for deleted and archived entities too) or
 // for a whole account at one level, naming every status so deleted and archived entities are
 // not silently left out (https://developers.facebook.com/docs/marketing-api/insights).
+import type { EntityType } from "./db.ts";
 import type { GraphClient } from "./graph-client.ts";
 import { allEffectiveStatuses } from "./effective-statuses.ts";
 import type { GraphResult } from "./graph-errors.ts";
@@ -18,7 +19,6 @@ export type DailyMetrics = {
   actions: Action[];
 };
 
-export type EntityType = "campaign" | "ad_set" | "ad";
 export type EntityDailyMetrics = DailyMetrics & {
   entityType: EntityType;
   platformEntityId: string;

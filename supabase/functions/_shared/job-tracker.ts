@@ -1,7 +1,7 @@
 // The worker's side of a creation job's lease. Every write goes through a SQL function fenced on
 // the claim token; when another worker has taken the job over (our lease expired), the database
 // answers ADR02 and this module throws LeaseLost, which ends the worker's run without a write.
-import { db, DbErrorCode, type Json, sqlState } from "./db.ts";
+import { db, DbErrorCode, type EntityType, type Json, sqlState } from "./db.ts";
 
 export type JobStatus =
   | "pending"
@@ -14,7 +14,6 @@ export type JobStatus =
   | "rolled_back";
 
 export type SlotStatus = "pending" | "creating" | "created" | "failed" | "rolled_back";
-export type EntityType = "campaign" | "ad_set" | "ad";
 
 export type CreationJob = {
   id: number;

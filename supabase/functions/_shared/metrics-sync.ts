@@ -1,14 +1,9 @@
 // Daily metrics of a whole ad account over a window, at campaign, ad set and ad level, deleted
 // and archived entities included; upserted in one statement, so restated days are overwritten.
 import type { AdAccountAccess } from "./ad-account-access.ts";
-import { db } from "./db.ts";
+import { db, type EntityType } from "./db.ts";
 import type { GraphResult } from "./graph-errors.ts";
-import {
-  accountDailyMetrics,
-  type DateRange,
-  type EntityDailyMetrics,
-  type EntityType,
-} from "./insights.ts";
+import { accountDailyMetrics, type DateRange, type EntityDailyMetrics } from "./insights.ts";
 import { retryRead } from "./retry.ts";
 
 const entityTypes: EntityType[] = ["campaign", "ad_set", "ad"];
