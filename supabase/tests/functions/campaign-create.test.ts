@@ -212,6 +212,39 @@ testWithStack("campaign-create", async (t, stack) => {
   );
 
   await t.step(
+    "pre-creation verification refuses a disabled account, a revoked token, a full account",
+    async () => {
+      const reasons = async (act: string, name: string) => {
+        const answer = await launch(stack, owner, launchBody(act, name, 2, 1));
+        assert.equal(answer.status, 422, JSON.stringify(answer.body));
+        assert.equal(answer.body.error, "verification_failed");
+        assert.equal((await liveOnMeta(stack, act)).campaigns.length, 0, "nothing created");
+        return (answer.body.reasons as string[]).join(" | ");
+      };
+      const disabled = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/status", { id: disabled, status: 2 });
+      assert.match(await reasons(disabled, "Disabled"), /not active \(account_status 2\)/);
+
+      const revoked = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/accounts", { id: revoked, token: "EAAB-only-meta-knows-this-one" });
+      assert.match(await reasons(revoked, "Revoked"), /refused the access token/);
+
+      const full = await connectedAccount(stack, owner);
+      await stack.sim("/__sim/accounts", {
+        id: full,
+        token: await accountToken(stack, full),
+        limits: { campaigns: 0 },
+      });
+      assert.match(await reasons(full, "Full"), /Meta rejects the campaign/);
+
+      const [{ n }] = await stack.sql`
+      select count(*)::int as n from public.pre_creation_verifications v join public.ad_accounts a on a.id = v.ad_account_id
+      where a.platform_account_id in (${disabled}, ${revoked}, ${full}) and not v.can_proceed and v.job_id is null`;
+      assert.equal(n, 3, "each refusal is logged, with no job");
+    },
+  );
+
+  await t.step(
     "a lost answer (applied, connection cut) is adopted, never created twice",
     async () => {
       const act = await connectedAccount(stack, owner);
