@@ -397,6 +397,38 @@ testWithStack("campaign-create", async (t, stack) => {
   );
 
   await t.step(
+    "verify: an ad deleted on Meta after completion is found and created again",
+    async () => {
+      const act = await connectedAccount(stack, owner);
+      const started = await launch(stack, owner, launchBody(act, "Repaired", 2, 1));
+      const jobId = started.body.jobId as number;
+      assert.equal((await runWorker(stack, jobId))?.status, "completed");
+      const [lostAd] = (await liveOnMeta(stack, act)).ads;
+      const meta = new GraphClient({
+        baseUrl: stack.simulator.url,
+        version: graphApiVersion,
+        accessToken: await accountToken(stack, act),
+      });
+      assert.ok((await meta.delete(`/${lostAd.id}`)).ok);
+
+      const client = await stack.clientFor(owner);
+      const asked = await invokeResult(
+        await client.functions.invoke(`campaign-create/jobs/${jobId}/verify`, { method: "POST" }),
+      );
+      assert.equal(asked.status, 200);
+      assert.equal(asked.body.status, "in_progress");
+      assert.equal((await runWorker(stack, jobId))?.status, "completed");
+      await assertExactly(stack, act, 2, 2);
+      const live = await liveOnMeta(stack, act);
+      assert.ok(
+        live.ads.some((ad) => ad.name === lostAd.name && ad.id !== lostAd.id),
+        "the lost ad is back, as a new object",
+      );
+      assert.equal(Number((await progress(stack, owner, jobId)).silent_failures), 1);
+    },
+  );
+
+  await t.step(
     "a worker killed after its intent was written: the next one adopts, creates nothing twice",
     async () => {
       const act = await connectedAccount(stack, owner);
