@@ -275,7 +275,7 @@ comment on function public.record_ad_account_rate_limit(uuid, timestamptz) is
 revoke execute on function public.record_ad_account_rate_limit(uuid, timestamptz) from public, anon, authenticated;
 grant execute on function public.record_ad_account_rate_limit(uuid, timestamptz) to service_role;
 
-create or replace function private.assert_job_claimant(job_id bigint, worker text)
+create or replace function private.lock_job(job_id bigint)
 returns public.campaign_creation_jobs
 language plpgsql
 set search_path = ''
@@ -283,10 +283,25 @@ as $$
 declare
   job public.campaign_creation_jobs;
 begin
-  select * into job from public.campaign_creation_jobs j where j.id = assert_job_claimant.job_id for update;
+  select * into job from public.campaign_creation_jobs j where j.id = lock_job.job_id for update;
   if not found then
     raise exception 'campaign creation job % not found', job_id using errcode = 'ADR04';
   end if;
+  return job;
+end;
+$$;
+comment on function private.lock_job(bigint) is
+  'Locks a job''s row for the rest of the transaction and returns it; ADR04 when there is none.';
+revoke execute on function private.lock_job(bigint) from public, anon, authenticated;
+
+create or replace function private.assert_job_claimant(job_id bigint, worker text)
+returns public.campaign_creation_jobs
+language plpgsql
+set search_path = ''
+as $$
+declare
+  job public.campaign_creation_jobs := private.lock_job(job_id);
+begin
   -- A null token or a missing lease never passes (null compared with null would let anyone in).
   if worker is null or job.locked_by is distinct from worker
      or job.locked_until is null or job.locked_until < now() then

@@ -136,12 +136,8 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  job public.campaign_creation_jobs;
+  job public.campaign_creation_jobs := private.lock_job(job_id);
 begin
-  select * into job from public.campaign_creation_jobs j where j.id = decide_job_rollback.job_id for update;
-  if not found then
-    raise exception 'campaign creation job % not found', job_id using errcode = 'ADR04';
-  end if;
   -- Only a job waiting for this decision takes it; anything else is an illegal transition.
   if job.status <> 'awaiting_confirmation' then
     raise exception 'illegal campaign_creation_job transition: % -> %',
@@ -169,12 +165,8 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  job public.campaign_creation_jobs;
+  job public.campaign_creation_jobs := private.lock_job(job_id);
 begin
-  select * into job from public.campaign_creation_jobs j where j.id = request_job_verification.job_id for update;
-  if not found then
-    raise exception 'campaign creation job % not found', job_id using errcode = 'ADR04';
-  end if;
   if job.status = 'completed' then
     update public.campaign_creation_jobs j
     set status = 'in_progress', completed_at = null, next_run_at = now()
