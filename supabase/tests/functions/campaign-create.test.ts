@@ -81,6 +81,24 @@ async function runWorker(stack: TestStack, jobId: number): Promise<JobRunReport 
   return (body.jobs as JobRunReport[]).find((run) => run.jobId === jobId);
 }
 
+/** Under the given simulator fault rules: launches, runs the worker once, then clears the rules. */
+async function launchUnderFaults(
+  stack: TestStack,
+  userId: string,
+  body: unknown,
+  rules: unknown[],
+): Promise<{ jobId: number; run?: JobRunReport }> {
+  await stack.sim("/__sim/faults", { rules });
+  try {
+    const started = await launch(stack, userId, body);
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const jobId = started.body.jobId as number;
+    return { jobId, run: await runWorker(stack, jobId) };
+  } finally {
+    await stack.sim("/__sim/faults", { rules: [] });
+  }
+}
+
 async function progress(stack: TestStack, userId: string, jobId: number): Promise<Progress> {
   const client = await stack.clientFor(userId);
   const answer = await invokeResult(
@@ -114,7 +132,7 @@ testWithStack("campaign-create", async (t, stack) => {
   const stranger = await stack.createUser();
 
   await t.step(
-    "1-50-1: exactly 1 campaign, 50 ad sets, 50 ads, verified, in about 52 requests",
+    "1-50-1: exactly 1 campaign, 50 ad sets, 50 ads, verified, in 54 Graph requests",
     async () => {
       const act = await connectedAccount(stack, owner);
       const before = (await stack.sim("/__sim/requests") as { total: number }).total;
@@ -142,7 +160,7 @@ testWithStack("campaign-create", async (t, stack) => {
         [50, 50, 101, 101],
       );
       const requests = (await stack.sim("/__sim/requests") as { total: number }).total - before;
-      assert.ok(requests <= 56, `${requests} Graph requests for a 1-50-1 launch`);
+      assert.ok(requests <= 54, `${requests} Graph requests for a 1-50-1 launch`);
 
       const replay = await launch(
         stack,
@@ -248,14 +266,15 @@ testWithStack("campaign-create", async (t, stack) => {
     "a lost answer (applied, connection cut) is adopted, never created twice",
     async () => {
       const act = await connectedAccount(stack, owner);
-      await stack.sim("/__sim/faults", {
-        rules: [{ match: "as3%5D", times: 1, effect: { applyThenDrop: true } }],
-      });
-      const started = await launch(stack, owner, launchBody(act, "Dropped", 5, 2));
-      assert.equal(started.status, 202);
-      const run = await runWorker(stack, started.body.jobId as number);
+      const { jobId, run } = await launchUnderFaults(
+        stack,
+        owner,
+        launchBody(act, "Dropped", 5, 2),
+        [
+          { match: "as3%5D", times: 1, effect: { applyThenDrop: true } },
+        ],
+      );
       assert.equal(run?.status, "completed", JSON.stringify(run));
-      await stack.sim("/__sim/faults", { rules: [] });
       await assertExactly(stack, act, 5, 10);
       const state = await stack.sim(`/__sim/state?account=${act}`) as SimState;
       assert.deepEqual(
@@ -263,7 +282,7 @@ testWithStack("campaign-create", async (t, stack) => {
         [],
         "adopted: no duplicate was made, so none had to be removed",
       );
-      const job = await progress(stack, owner, started.body.jobId as number);
+      const job = await progress(stack, owner, jobId);
       assert.equal(job.retry_count, 1, "the lost answer spent one retry");
     },
   );
@@ -272,15 +291,17 @@ testWithStack("campaign-create", async (t, stack) => {
     "a silent failure (success reported, nothing stored) is found by read-back and created again",
     async () => {
       const act = await connectedAccount(stack, owner);
-      await stack.sim("/__sim/faults", {
-        rules: [{ match: "as2+ad1%5D", times: 1, effect: { silentSuccess: true } }],
-      });
-      const started = await launch(stack, owner, launchBody(act, "Silent", 3, 1));
-      const run = await runWorker(stack, started.body.jobId as number);
+      const { jobId, run } = await launchUnderFaults(
+        stack,
+        owner,
+        launchBody(act, "Silent", 3, 1),
+        [
+          { match: "as2+ad1%5D", times: 1, effect: { silentSuccess: true } },
+        ],
+      );
       assert.equal(run?.status, "completed", JSON.stringify(run));
-      await stack.sim("/__sim/faults", { rules: [] });
       await assertExactly(stack, act, 3, 3);
-      const job = await progress(stack, owner, started.body.jobId as number);
+      const job = await progress(stack, owner, jobId);
       assert.equal(Number(job.silent_failures), 1);
       assert.equal(job.retry_count, 1, "creating it again spent a retry");
       assert.equal(Number(job.slots_verified), 7);
@@ -323,16 +344,18 @@ testWithStack("campaign-create", async (t, stack) => {
     "a permanent refusal rolls back: ads, ad sets, campaign deleted; nothing live",
     async () => {
       const act = await connectedAccount(stack, owner);
-      await stack.sim("/__sim/faults", {
-        rules: [{ match: "as4%5D", effect: { error: { code: 100, status: 400 } } }],
-      });
-      const started = await launch(stack, owner, launchBody(act, "Refused", 5, 1));
-      const run = await runWorker(stack, started.body.jobId as number);
-      await stack.sim("/__sim/faults", { rules: [] });
+      const { jobId, run } = await launchUnderFaults(
+        stack,
+        owner,
+        launchBody(act, "Refused", 5, 1),
+        [
+          { match: "as4%5D", effect: { error: { code: 100, status: 400 } } },
+        ],
+      );
       assert.equal(run?.status, "rolled_back");
       const live = await liveOnMeta(stack, act);
       assert.deepEqual([live.campaigns.length, live.adSets.length, live.ads.length], [0, 0, 0]);
-      const job = await progress(stack, owner, started.body.jobId as number);
+      const job = await progress(stack, owner, jobId);
       assert.equal(job.rollback_triggered, true);
       assert.match(String(job.rollback_reason), /Meta refused/);
       assert.equal(Number(job.slots_rolled_back), 11);
@@ -343,18 +366,14 @@ testWithStack("campaign-create", async (t, stack) => {
     "a transient error that persists spends the retry budget, then rolls back",
     async () => {
       const act = await connectedAccount(stack, owner);
-      await stack.sim("/__sim/faults", {
-        rules: [{ match: "as2%5D", effect: { error: { code: 2, transient: true, status: 503 } } }],
-      });
-      const started = await launch(
+      const { jobId, run } = await launchUnderFaults(
         stack,
         owner,
         launchBody(act, "Flaky", 3, 1, { retryBudget: 1 }),
+        [{ match: "as2%5D", effect: { error: { code: 2, transient: true, status: 503 } } }],
       );
-      const run = await runWorker(stack, started.body.jobId as number);
-      await stack.sim("/__sim/faults", { rules: [] });
       assert.equal(run?.status, "rolled_back");
-      const job = await progress(stack, owner, started.body.jobId as number);
+      const job = await progress(stack, owner, jobId);
       assert.equal(job.retry_count, 1, "the budget of 1 was spent, never exceeded");
       assert.match(String(job.rollback_reason), /retry budget exhausted/);
       const live = await liveOnMeta(stack, act);
@@ -366,17 +385,12 @@ testWithStack("campaign-create", async (t, stack) => {
     "rollback policy confirm: the job waits; declining keeps the partial state",
     async () => {
       const act = await connectedAccount(stack, owner);
-      await stack.sim("/__sim/faults", {
-        rules: [{ match: "as2%5D", effect: { error: { code: 100, status: 400 } } }],
-      });
-      const started = await launch(
+      const { jobId, run } = await launchUnderFaults(
         stack,
         owner,
         launchBody(act, "Confirm", 3, 1, { rollbackPolicy: "confirm" }),
+        [{ match: "as2%5D", effect: { error: { code: 100, status: 400 } } }],
       );
-      const jobId = started.body.jobId as number;
-      const run = await runWorker(stack, started.body.jobId as number);
-      await stack.sim("/__sim/faults", { rules: [] });
       assert.equal(run?.status, "awaiting_confirmation");
       const client = await stack.clientFor(owner);
       const declined = await invokeResult(
@@ -485,7 +499,7 @@ testWithStack("campaign-create", async (t, stack) => {
       await stack
         .sql`update public.campaign_creation_jobs set locked_until = now() - interval '1 second' where id = ${jobId}`;
 
-      const run = await runWorker(stack, started.body.jobId as number);
+      const run = await runWorker(stack, jobId);
       assert.equal(run?.status, "completed");
       await assertExactly(stack, act, 3, 3);
       const adopted = await stack.sql`
