@@ -1,8 +1,10 @@
-// deno task bench — a 1-N-1 launch through adrail (campaign-create and its worker: one Graph
-// batch per ad set, verification and read-back batched) side by side with the plain way (one
-// request per object, then one read-back per object), against the simulator with a realistic
-// latency per request. Prints requests and wall time for both, and their ratios.
-//   BENCH_AD_SETS (default 50)   BENCH_LATENCY_MS (default 40)
+// deno task bench — against the simulator with a realistic latency per request, side by side:
+//  1. a 1-N-1 launch through adrail (campaign-create and its worker: one Graph batch per ad set,
+//     verification and read-back batched) vs the plain way (one request per object, then one
+//     read-back per object): requests and wall time, and their ratios;
+//  2. many launches at once (one per account), one worker run taking them one at a time vs
+//     several at a time: wall time and its ratio.
+//   BENCH_AD_SETS (default 50)   BENCH_LATENCY_MS (default 40)   BENCH_LAUNCHES (default 8)
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { startSimulator } from "../simulator/server.ts";
@@ -10,11 +12,13 @@ import { startFunctionsServer } from "../dev/functions-server.ts";
 import { ensureDatabase, runSql } from "../dev/lib/local-db.ts";
 import { resetDatabase } from "../dev/lib/db-reset.ts";
 import { functionsEnv, graphApiVersion, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
-import { GraphClient } from "../supabase/functions/_shared/graph-client.ts";
+import { GraphClient, type GraphParams } from "../supabase/functions/_shared/graph-client.ts";
 import { closeDb } from "../supabase/functions/_shared/db.ts";
+import { runCreationWorker } from "../supabase/functions/_shared/creation-worker.ts";
 
 const adSets = Number(Deno.env.get("BENCH_AD_SETS") ?? 50);
 const latencyMs = Number(Deno.env.get("BENCH_LATENCY_MS") ?? 40);
+const launches = Number(Deno.env.get("BENCH_LAUNCHES") ?? 8);
 
 /** The benchmark's own database: DATABASE_URL when given, else one on the local cluster, rebuilt. */
 async function benchDatabase(): Promise<string> {
@@ -67,23 +71,29 @@ try {
     },
   });
   const token = `EAAB-bench-${suffix}`;
-  await control("accounts", { id: "act_7001", token });
-  await control("accounts", { id: "act_7002", token });
-  const connected = await supabase.functions.invoke("ad-accounts", {
-    body: { platformAccountId: "act_7001", accessToken: token },
-  });
-  if (connected.error) throw new Error("could not connect the benchmark's ad account");
-
-  const adrail = await measure(async () => {
+  const connect = async (act: string) => {
+    await control("accounts", { id: act, token });
+    const connected = await supabase.functions.invoke("ad-accounts", {
+      body: { platformAccountId: act, accessToken: token },
+    });
+    if (connected.error) throw new Error(`could not connect ${act}`);
+  };
+  const launch = async (act: string, name: string, count: number) => {
     const launched = await supabase.functions.invoke("campaign-create", {
       body: {
-        adAccountId: "act_7001",
-        campaign: { name: `Bench ${suffix}`, objective: "OUTCOME_SALES" },
-        adSets: { count: adSets, template: { daily_budget: 1000 } },
+        adAccountId: act,
+        campaign: { name, objective: "OUTCOME_SALES" },
+        adSets: { count, template: { daily_budget: 1000 } },
         ads: { perAdSet: 1, template: { creativeId: "555" } },
       },
     });
-    if (launched.error) throw new Error("the launch was refused");
+    if (launched.error) throw new Error(`the launch on ${act} was refused`);
+  };
+  await connect("act_7001");
+  await control("accounts", { id: "act_7002", token });
+
+  const adrail = await measure(async () => {
+    await launch("act_7001", `Bench ${suffix}`, adSets);
     const worker = await fetch(`${functions.url}/functions/v1/campaign-create/worker`, {
       method: "POST",
       headers: { Authorization: `Bearer ${serviceRoleKey}` },
@@ -102,7 +112,7 @@ try {
   });
   const plain = await measure(async () => {
     const created: string[] = [];
-    const create = async (edge: string, params: Record<string, unknown>) => {
+    const create = async (edge: string, params: GraphParams) => {
       const result = await graph.post<{ id: string }>(`/act_7002/${edge}`, params);
       if (!result.ok) throw new Error(result.error.message);
       created.push(result.data.id);
@@ -129,19 +139,38 @@ try {
     }
   });
 
-  const objects = 1 + 2 * adSets;
+  // Many launches at once: the same jobs, taken one at a time, then four at a time.
+  const manyLaunches = async (first: number, concurrency: number) => {
+    const accounts = Array.from({ length: launches }, (_, i) => `act_${first + i}`);
+    for (const act of accounts) await connect(act);
+    for (const act of accounts) await launch(act, `Many ${suffix} ${act}`, 10);
+    return await measure(async () => {
+      const runs = await runCreationWorker({ concurrency });
+      const done = runs.filter((run) => run.status === "completed").length;
+      if (done !== launches) throw new Error(`${done} of ${launches} launches completed`);
+    });
+  };
+  const oneAtATime = await manyLaunches(7100, 1);
+  const fourAtATime = await manyLaunches(7200, 4);
+
   const row = (name: string, m: Measure) =>
-    `${name.padEnd(44)}${String(m.requests).padStart(9)}${(m.ms / 1000).toFixed(2).padStart(10)} s`;
-  console.log(
-    `\n1-${adSets}-1 launch (${objects} objects), simulator latency ${latencyMs} ms per request\n`,
-  );
-  console.log(`${"".padEnd(44)}${"requests".padStart(9)}${"time".padStart(12)}`);
+    `${name.padEnd(48)}${String(m.requests).padStart(9)}${(m.ms / 1000).toFixed(2).padStart(10)} s`;
+  const header = () =>
+    console.log(`${"".padEnd(48)}${"requests".padStart(9)}${"time".padStart(12)}`);
+  console.log(`\nsimulator latency ${latencyMs} ms per request\n`);
+  console.log(`1. one 1-${adSets}-1 launch (${1 + 2 * adSets} objects)`);
+  header();
   console.log(row("adrail: one batch per ad set, verified", adrail));
   console.log(row("plain: one request per object + read-back", plain));
   console.log(
-    `\nratio plain/adrail: ${(plain.requests / adrail.requests).toFixed(1)}x requests, ` +
-      `${(plain.ms / adrail.ms).toFixed(1)}x time`,
+    `ratio plain/adrail: ${(plain.requests / adrail.requests).toFixed(1)}x requests, ` +
+      `${(plain.ms / adrail.ms).toFixed(1)}x time\n`,
   );
+  console.log(`2. ${launches} launches of 1-10-1 at once, one worker run`);
+  header();
+  console.log(row("one job at a time", oneAtATime));
+  console.log(row("four jobs at a time", fourAtATime));
+  console.log(`ratio one/four at a time: ${(oneAtATime.ms / fourAtATime.ms).toFixed(1)}x time`);
 } finally {
   await functions.close();
   await simulator.close();

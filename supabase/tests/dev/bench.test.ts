@@ -2,10 +2,15 @@
 import assert from "node:assert/strict";
 import { databaseUrl } from "../_support/stack.ts";
 
-Deno.test("the benchmark runs both launches and prints their ratio", async () => {
+Deno.test("the benchmark runs both comparisons and prints their ratios", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL("../../../bench/main.ts", import.meta.url).pathname],
-    env: { DATABASE_URL: databaseUrl(), BENCH_AD_SETS: "3", BENCH_LATENCY_MS: "0" },
+    env: {
+      DATABASE_URL: databaseUrl(),
+      BENCH_AD_SETS: "3",
+      BENCH_LATENCY_MS: "0",
+      BENCH_LAUNCHES: "2",
+    },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -18,4 +23,6 @@ Deno.test("the benchmark runs both launches and prints their ratio", async () =>
   );
   assert.match(text, /plain: one request per object \+ read-back\s+14\s/, "7 creates and 7 reads");
   assert.match(text, /ratio plain\/adrail: 2\.0x requests/);
+  assert.match(text, /one job at a time\s+26\s/, "2 launches of 1-10-1: 13 requests each");
+  assert.match(text, /ratio one\/four at a time: [0-9.]+x time/);
 });

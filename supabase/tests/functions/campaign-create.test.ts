@@ -182,6 +182,26 @@ testWithStack("campaign-create", async (t, stack) => {
     },
   );
 
+  await t.step("launches on several accounts finish in one worker run, each exact", async () => {
+    const accounts = await Promise.all([1, 2, 3].map(() => connectedAccount(stack, owner)));
+    const jobIds: number[] = [];
+    for (const act of accounts) {
+      const started = await launch(stack, owner, launchBody(act, `Parallel ${act}`, 4, 2));
+      assert.equal(started.status, 202);
+      jobIds.push(started.body.jobId as number);
+    }
+    const { serviceRoleKey } = await localKeys();
+    const response = await fetch(`${stack.functions.url}/functions/v1/campaign-create/worker`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${serviceRoleKey}` },
+    });
+    const { jobs } = await response.json() as { jobs: JobRunReport[] };
+    for (const jobId of jobIds) {
+      assert.equal(jobs.find((run) => run.jobId === jobId)?.status, "completed");
+    }
+    for (const act of accounts) await assertExactly(stack, act, 4, 8);
+  });
+
   await t.step(
     "bad input and strangers: 400, 401, 403, 404, 422, and nothing created",
     async () => {
