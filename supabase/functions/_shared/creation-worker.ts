@@ -380,12 +380,16 @@ class JobRun {
     return "done";
   }
 
-  /** The ids Meta has (and has not deleted), out of `ids`. */
+  /**
+   * The ids Meta has (and has not deleted), out of `ids`. An unknown id fails its whole read,
+   * naming the ids it could not find (#803): the rest are read again without them. When the
+   * failure names none of them, the answer is inconclusive: an error, never a guess that would
+   * have objects created twice.
+   */
   private async presentOnMeta(ids: string[]): Promise<GraphResult<Set<string>>> {
     const present = new Set<string>();
     let toRead = ids;
-    // An unknown id fails its whole read (#803, naming the ids): read the rest again without them.
-    for (let round = 0; round < 3 && toRead.length > 0; round++) {
+    while (toRead.length > 0) {
       const chunks: string[][] = [];
       for (let i = 0; i < toRead.length; i += maxIdsPerRead) {
         chunks.push(toRead.slice(i, i + maxIdsPerRead));
@@ -401,19 +405,21 @@ class JobRun {
       const again: string[] = [];
       for (const [i, read] of reads.data.entries()) {
         if (read.ok) {
-          for (
-            const [id, object] of Object.entries(
-              read.data as Record<string, { effective_status?: string }>,
-            )
-          ) {
+          const objects = read.data as Record<string, { effective_status?: string }>;
+          for (const [id, object] of Object.entries(objects)) {
             if (object.effective_status !== "DELETED") present.add(id);
           }
-        } else if (read.error.code === 803) {
-          const absent = new Set(read.error.message.match(/\d{6,}/g) ?? []);
-          again.push(...chunks[i].filter((id) => !absent.has(id)));
-        } else {
-          return { ok: false, error: read.error };
+          continue;
         }
+        const named = new Set(read.error.message.match(/\d+/g) ?? []);
+        const absent = chunks[i].filter((id) => named.has(id));
+        if (absent.length === 0) {
+          return {
+            ok: false,
+            error: { ...read.error, message: `read-back inconclusive: ${read.error.message}` },
+          };
+        }
+        again.push(...chunks[i].filter((id) => !named.has(id)));
       }
       toRead = again;
     }
