@@ -104,6 +104,8 @@ export function classifyNetworkFailure(error: unknown, isWrite: boolean): GraphE
   const neverSent = /connection refused|dns error|failed to lookup/i.test(message);
   return {
     class: isWrite && !neverSent ? "UNKNOWN_OUTCOME" : "TEMPORARY",
-    message: `no answer from the Graph API: ${message}`,
+    // fetch's messages quote the URL, query string (appsecret_proof) included: it is dropped, as
+    // these messages end up in logs and in rows members can read.
+    message: `no answer from the Graph API: ${message.replace(/https?:\/\/[^\s)]+/g, "<url>")}`,
   };
 }

@@ -69,3 +69,12 @@ Deno.test("job backoff has full jitter under 1, 2, 4, 8, 16 s ceilings", () => {
   assert.deepEqual(ceilings, [999, 1999, 3999, 7999, 15999, 15999]);
   assert.equal(backoffDelayMs(3, jobBackoff, () => 0), 0);
 });
+
+Deno.test("a network failure's message never carries the URL (its query holds appsecret_proof)", () => {
+  const failure = new TypeError(
+    "error sending request for url (https://graph.facebook.com/v21.0/act_1?fields=name&appsecret_proof=abc123): connection closed",
+  );
+  const { message } = classifyNetworkFailure(failure, false);
+  assert.doesNotMatch(message, /appsecret_proof|abc123|graph\.facebook\.com/);
+  assert.match(message, /<url>.*connection closed/);
+});
