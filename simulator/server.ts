@@ -87,7 +87,7 @@ async function graphOutcome(
 
 async function handle(sim: SimState, req: Request, serverUrl: string): Promise<Response> {
   const url = new URL(req.url);
-  if (url.pathname.startsWith("/__sim/")) return handleControl(sim, req, url);
+  if (url.pathname.startsWith("/__sim/")) return await handleControl(sim, req, url);
   const outcome = await graphOutcome(sim, req, url, serverUrl);
   if (sim.latencyMs > 0) await sleep(sim.latencyMs);
   if (outcome === "dropped") return droppedConnection();
@@ -103,7 +103,13 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<RunningS
   let serverUrl = "";
   const server = Deno.serve(
     { port: options.port ?? 0, hostname, onListen: () => {} },
-    (req) => handle(sim, req, serverUrl),
+    async (req) => {
+      const response = await handle(sim, req, serverUrl);
+      // One connection per request: Deno's graceful shutdown otherwise waits, sometimes for
+      // minutes, on keep-alive connections its clients still pool. A client cannot tell.
+      response.headers.set("connection", "close");
+      return response;
+    },
   );
   const { port } = server.addr as Deno.NetAddr;
   const host = hostname === "0.0.0.0"

@@ -53,6 +53,8 @@ const maxIdsPerRead = 50;
 type Failure = { error: GraphError; slots?: Slot[] };
 type Step = "again" | "done";
 
+/** Meta's "object does not exist" (code 100, subcode 33): already deleted, or never kept. */
+const isMissingObject = (error: GraphError) => error.code === 100 && error.subcode === 33;
 const byType = (slots: Slot[], type: Slot["entity_type"]) =>
   slots.filter((s) => s.entity_type === type);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -164,7 +166,14 @@ class JobRun {
     const unit = this.nextUnit(slots);
     if (unit.length > 0) {
       const created = await this.create(unit, slots);
-      return created === "again" ? "again" : await this.onFailure(created);
+      if (created === "again") return "again";
+      // Meta refusing a child can mean its parent was a silent failure (an id came back, nothing
+      // was kept): that is a retry, not a reason to roll back.
+      if (created.error.class === "PERMANENT") {
+        const silent = await this.readBack(await this.lease.slots());
+        if (silent !== 0) return await this.onFailure(silent);
+      }
+      return await this.onFailure(created);
     }
     const verified = await this.verify(slots);
     if (verified === "again") return "again";
@@ -321,6 +330,13 @@ class JobRun {
     if (campaignId) {
       for (const edge of ["adsets", "ads"]) {
         const children = await this.liveByName(`/${campaignId}/${edge}`);
+        if (!children.ok && isMissingObject(children.error)) {
+          // The campaign itself is not on Meta (a silent failure): nothing can be under it.
+          if (campaignSlot.status === "created") {
+            await this.lease.recordVerification([], [campaignSlot.id]);
+          }
+          break;
+        }
         if (!children.ok) return { error: children.error };
         lookups.push(children.data);
       }
@@ -350,26 +366,12 @@ class JobRun {
   // ---- post-creation verification (layer 4) --------------------------------------------------
 
   /**
-   * Reads every created object back (multi-id reads of 50 ids, in one batch). Missing ones are
-   * silent failures: back to failed, to be created again after a retry. Objects in the job's campaign that
-   * match no slot are removed.
+   * Reads every created object back (readBack); then removes the live objects in the job's
+   * campaign that match no slot.
    */
   private async verify(slots: Slot[]): Promise<Step | Failure> {
-    const created = slots.filter((s) => s.status === "created" && s.facebook_id);
-    const present = await this.presentOnMeta(created.map((s) => s.facebook_id!));
-    if (!present.ok) return { error: present.error };
-    const missing = created.filter((s) => !present.data.has(s.facebook_id!));
-    await this.lease.recordVerification(
-      created.filter((s) => present.data.has(s.facebook_id!)).map((s) => s.id),
-      missing.map((s) => s.id),
-    );
-    if (missing.length > 0) {
-      log.warn("silent failures found", { jobId: this.job.id, slots: missing.map((s) => s.id) });
-      // Creating them again spends the retry budget like any retry: a Meta that keeps dropping
-      // objects ends in a rollback, not in a loop.
-      const message = `${missing.length} object(s) reported created are missing on Meta`;
-      return { error: { class: "TEMPORARY", message } };
-    }
+    const silent = await this.readBack(slots);
+    if (silent !== 0) return silent;
     const strays = await this.strays(slots);
     if (!strays.ok) return { error: strays.error };
     const removed = await this.deleteAll(strays.data);
@@ -378,6 +380,27 @@ class JobRun {
       log.warn("objects matching no slot removed", { jobId: this.job.id, ids: strays.data });
     }
     return "done";
+  }
+
+  /**
+   * Reads the created slots' objects back and records the result: 0 when Meta has them all;
+   * otherwise the missing ones (silent failures) are failed again and the answer is a failure to
+   * retry on, which spends the retry budget like any retry: a Meta that keeps dropping objects
+   * ends in a rollback, not in a loop.
+   */
+  private async readBack(slots: Slot[]): Promise<0 | Failure> {
+    const created = slots.filter((s) => s.status === "created" && s.facebook_id);
+    const present = await this.presentOnMeta(created.map((s) => s.facebook_id!));
+    if (!present.ok) return { error: present.error };
+    const missing = created.filter((s) => !present.data.has(s.facebook_id!));
+    await this.lease.recordVerification(
+      created.filter((s) => present.data.has(s.facebook_id!)).map((s) => s.id),
+      missing.map((s) => s.id),
+    );
+    if (missing.length === 0) return 0;
+    log.warn("silent failures found", { jobId: this.job.id, slots: missing.map((s) => s.id) });
+    const message = `${missing.length} object(s) reported created are missing on Meta`;
+    return { error: { class: "TEMPORARY", message } };
   }
 
   /**
@@ -448,9 +471,7 @@ class JobRun {
         this.graph.batch(chunk.map((id) => ({ method: "DELETE" as const, path: `/${id}` })))
       );
       if (!deleted.ok) return deleted;
-      const failed = deleted.data.find((r) =>
-        !r.ok && !(r.error.code === 100 && r.error.subcode === 33)
-      );
+      const failed = deleted.data.find((r) => !r.ok && !isMissingObject(r.error));
       if (failed && !failed.ok) return { ok: false, error: failed.error };
     }
     return { ok: true, data: undefined };
