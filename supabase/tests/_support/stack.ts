@@ -17,12 +17,24 @@ export type TestStack = {
   createUser(): Promise<string>;
   /** supabase-js as that user's app would hold it. */
   clientFor(userId: string): Promise<SupabaseClient>;
+  /**
+   * A new ad account on the simulated Meta with a fresh token, connected by the user through
+   * the ad-accounts function (so its token is stored encrypted, the user its owner).
+   */
+  connectAdAccount(userId: string): Promise<{ id: string; token: string }>;
   /** supabase-js with only the anon key (signed out). */
   anonClient(): Promise<SupabaseClient>;
   /** POST to the simulator's control API. */
   sim(path: string, body?: unknown): Promise<unknown>;
   close(): Promise<void>;
 };
+
+let accountNumber = Date.now() % 1_000_000_000;
+
+/** A fresh act_ id, unique across the test files of one run (they share one database). */
+export function nextAdAccountId(): string {
+  return `act_${++accountNumber}`;
+}
 
 export function databaseUrl(): string {
   const url = Deno.env.get("DATABASE_URL");
@@ -57,7 +69,7 @@ async function startTestStack(seed: number): Promise<TestStack> {
   const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
   const { anonKey } = await localKeys();
 
-  return {
+  const stack: TestStack = {
     sql,
     simulator,
     functions,
@@ -73,6 +85,19 @@ async function startTestStack(seed: number): Promise<TestStack> {
         anonKey,
         await signLocalJwt({ sub: userId, role: "authenticated" }),
       );
+    },
+    async connectAdAccount(userId) {
+      const id = nextAdAccountId();
+      const token = `EAAB-test-${crypto.randomUUID()}`;
+      await stack.sim("/__sim/accounts", { id, token });
+      const client = await stack.clientFor(userId);
+      const answer = await invokeResult(
+        await client.functions.invoke("ad-accounts", {
+          body: { platformAccountId: id, accessToken: token },
+        }),
+      );
+      if (answer.status !== 201) throw new Error(`connecting ${id} answered ${answer.status}`);
+      return { id, token };
     },
     anonClient() {
       return Promise.resolve(client(functions.url, anonKey, anonKey));
@@ -94,6 +119,7 @@ async function startTestStack(seed: number): Promise<TestStack> {
       await sql.end({ timeout: 5 });
     },
   };
+  return stack;
 }
 
 /** Status and JSON body of a functions.invoke() answer, success or error alike. */

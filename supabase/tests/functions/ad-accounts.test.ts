@@ -1,14 +1,12 @@
 // ad-accounts over real HTTP: supabase-js -> local functions server -> the real function ->
 // the Graph API simulator and the real database.
 import assert from "node:assert/strict";
-import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
+import { invokeResult, nextAdAccountId, type TestStack, testWithStack } from "../_support/stack.ts";
 import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
-
-let accountNumber = Date.now() % 1_000_000_000;
 
 /** A fresh ad account on the simulated Meta, with the token that may use it. */
 async function metaAccount(stack: TestStack, options: { appSecret?: string } = {}) {
-  const id = `act_${++accountNumber}`;
+  const id = nextAdAccountId();
   const token = `EAAB-test-token-${crypto.randomUUID()}`;
   await stack.sim("/__sim/accounts", {
     id,

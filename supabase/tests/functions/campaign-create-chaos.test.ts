@@ -12,18 +12,6 @@ type SimObject = { type: string; name: string; parentId: string | null; deleted:
 const adSets = 6;
 const adsPerAdSet = 2;
 
-async function connect(stack: TestStack, owner: string, act: string): Promise<void> {
-  const token = `EAAB-chaos-${crypto.randomUUID()}`;
-  await stack.sim("/__sim/accounts", { id: act, token });
-  const client = await stack.clientFor(owner);
-  const answer = await invokeResult(
-    await client.functions.invoke("ad-accounts", {
-      body: { platformAccountId: act, accessToken: token },
-    }),
-  );
-  assert.equal(answer.status, 201);
-}
-
 async function workerRun(stack: TestStack): Promise<void> {
   const { serviceRoleKey } = await localKeys();
   const response = await fetch(`${stack.functions.url}/functions/v1/campaign-create/worker`, {
@@ -36,9 +24,8 @@ async function workerRun(stack: TestStack): Promise<void> {
 
 testWithStack("campaign-create under a storm of faults", async (_t, stack) => {
   const owner = await stack.createUser();
-  const base = Date.now() % 1_000_000_000;
-  const accounts = [1, 2, 3, 4].map((i) => `act_${base + i}`);
-  for (const act of accounts) await connect(stack, owner, act);
+  const accounts: string[] = [];
+  for (let i = 0; i < 4; i++) accounts.push((await stack.connectAdAccount(owner)).id);
 
   const jobs = new Map<string, number>();
   const client = await stack.clientFor(owner);

@@ -19,8 +19,6 @@ type SimState = { objects: SimObject[] };
 type Progress = Record<string, unknown> & { status: string };
 type JobRunReport = { jobId: number; status: string; nextRunAt?: string };
 
-let accountNumber = Date.now() % 1_000_000_000;
-
 function launchBody(
   act: string,
   name: string,
@@ -46,17 +44,7 @@ function launchBody(
 }
 
 async function connectedAccount(stack: TestStack, owner: string): Promise<string> {
-  const act = `act_${++accountNumber}`;
-  const token = `EAAB-create-${crypto.randomUUID()}`;
-  await stack.sim("/__sim/accounts", { id: act, token });
-  const client = await stack.clientFor(owner);
-  const answer = await invokeResult(
-    await client.functions.invoke("ad-accounts", {
-      body: { platformAccountId: act, accessToken: token },
-    }),
-  );
-  assert.equal(answer.status, 201);
-  return act;
+  return (await stack.connectAdAccount(owner)).id;
 }
 
 async function launch(stack: TestStack, userId: string, body: unknown, key?: string) {

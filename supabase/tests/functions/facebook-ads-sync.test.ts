@@ -23,15 +23,7 @@ const days = 86_400_000;
 /** An account on the simulated Meta, connected through ad-accounts, with 1 campaign, 1 ad set, 2 ads
  * created five days ago and ACTIVE since. */
 async function launchedAccount(stack: TestStack, owner: string) {
-  const id = `act_${Date.now() % 1_000_000_000}`;
-  const token = `EAAB-sync-${crypto.randomUUID()}`;
-  await stack.sim("/__sim/accounts", { id, token, name: "sync test" });
-  const connected = await invokeResult(
-    await (await stack.clientFor(owner)).functions.invoke("ad-accounts", {
-      body: { platformAccountId: id, accessToken: token },
-    }),
-  );
-  assert.equal(connected.status, 201);
+  const { id, token } = await stack.connectAdAccount(owner);
 
   await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * days).toISOString() });
   const graph = new GraphClient({
