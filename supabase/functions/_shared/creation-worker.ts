@@ -22,7 +22,7 @@ import {
 } from "./job-tracker.ts";
 import { log } from "./log.ts";
 import { liveEffectiveStatuses } from "./effective-statuses.ts";
-import { backoffDelayMs, jobBackoff, retryRead } from "./retry.ts";
+import { backoffDelayMs, jobBackoff, keyedJitter, retryRead } from "./retry.ts";
 
 export type WorkerOptions = {
   /** Stop claiming new jobs after this long (an edge function has a wall-clock limit). */
@@ -497,7 +497,8 @@ class JobRun {
       }
       throw spent;
     }
-    const waitMs = backoffDelayMs(this.job.retry_count++, jobBackoff);
+    const attempt = this.job.retry_count++;
+    const waitMs = backoffDelayMs(attempt, jobBackoff, keyedJitter(`${this.job.id}:${attempt}`));
     if (waitMs <= maxInProcessWaitMs && Date.now() + waitMs < this.deadline) {
       await sleep(waitMs);
       return "again";
@@ -544,7 +545,8 @@ class JobRun {
       return "done";
     }
     return await this.releaseFor(
-      error.retryAfterMs ?? backoffDelayMs(this.job.retry_count, jobBackoff),
+      error.retryAfterMs ??
+        backoffDelayMs(this.job.retry_count, jobBackoff, keyedJitter(`${this.job.id}:rollback`)),
     );
   }
 }

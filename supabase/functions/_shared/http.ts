@@ -67,14 +67,19 @@ function errorResponse(error: HttpError): Response {
   return json(error.status, { error: error.code, message: error.message, ...error.details });
 }
 
-/** Parses a JSON body against a zod schema; 400 with zod's field paths when it does not fit. */
+/**
+ * Parses a JSON body against a zod schema; 400 with zod's field paths when it does not fit.
+ * With `whenEmpty`, an empty body stands for that value (for bodies that are all optional).
+ */
 export async function parseJsonBody<T extends z.ZodType>(
   req: Request,
   schema: T,
+  whenEmpty?: unknown,
 ): Promise<z.infer<T>> {
   let body: unknown;
   try {
-    body = await req.json();
+    const text = await req.text();
+    body = whenEmpty !== undefined && text.trim() === "" ? whenEmpty : JSON.parse(text);
   } catch {
     throw new HttpError(400, "invalid_body", "the request body is not valid JSON");
   }

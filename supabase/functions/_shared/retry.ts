@@ -39,3 +39,13 @@ export async function retryRead<T>(
   }
   return result;
 }
+
+/**
+ * A jitter source fixed by `key` (a job and its attempt): jobs still spread their retries apart,
+ * and the same job retries on the same schedule, so a run can be replayed.
+ */
+export function keyedJitter(key: string): () => number {
+  let hash = 0x811c9dc5;
+  for (const char of key) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  return () => hash / 0x1_0000_0000;
+}

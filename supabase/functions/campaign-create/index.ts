@@ -1,7 +1,7 @@
 // Bulk launches. User JWT:  POST /campaign-create (Idempotency-Key header optional) -> 202,
 //   GET /campaign-create/jobs/:id, POST /campaign-create/jobs/:id/rollback {confirm},
 //   POST /campaign-create/jobs/:id/verify.
-// Service role or pg_cron's secret:  POST /campaign-create/worker runs due jobs.
+// Service role or pg_cron's secret:  POST /campaign-create/worker {concurrency?} runs due jobs.
 import { z } from "zod";
 import { authenticateService, authenticateUser } from "../_shared/auth.ts";
 import {
@@ -19,6 +19,7 @@ const IdempotencyKey = z.string().min(1).max(200).regex(
   "printable ASCII, no spaces",
 );
 const RollbackBody = z.object({ confirm: z.boolean() }).strict();
+const WorkerBody = z.object({ concurrency: z.number().int().min(1).max(8).optional() }).strict();
 
 function idempotencyKey(req: Request): string | undefined {
   const key = req.headers.get("Idempotency-Key");
@@ -36,7 +37,8 @@ Deno.serve(serveJson("campaign-create", async (req) => {
   const path = subPath(req, "campaign-create");
   if (path === "/worker" && req.method === "POST") {
     await authenticateService(req);
-    return json(200, { jobs: await runCreationWorker() });
+    const { concurrency } = await parseJsonBody(req, WorkerBody, {});
+    return json(200, { jobs: await runCreationWorker({ concurrency }) });
   }
 
   const user = await authenticateUser(req);

@@ -1,8 +1,9 @@
 // The launch invariant under a storm: several launches, Meta dropping answers after applying
 // writes, reporting success for writes it did not keep, failing transiently, all at once (seeded
-// faults on every batch item and read), and two worker runs racing over the same queue. Whatever
-// the order things happen in, each job ends with exactly what was asked for on Meta, or nothing
-// live after a rollback; never a duplicate, never an orphan.
+// faults on every batch item and read), worker runs stopping and resuming jobs. Each job ends
+// with exactly what was asked for on Meta, or nothing live after a rollback; never a duplicate,
+// never an orphan. (Racing workers are covered by the claim tests; here one run takes one job at
+// a time, so the seeded storm is the same every time.)
 import assert from "node:assert/strict";
 import { localKeys } from "../../../dev/lib/local-env.ts";
 import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
@@ -12,11 +13,14 @@ type SimObject = { type: string; name: string; parentId: string | null; deleted:
 const adSets = 6;
 const adsPerAdSet = 2;
 
+/** One worker run taking one job at a time: the order of requests, hence of the seeded fault
+ * draws, is the same on every run of this test. */
 async function workerRun(stack: TestStack): Promise<void> {
   const { serviceRoleKey } = await localKeys();
   const response = await fetch(`${stack.functions.url}/functions/v1/campaign-create/worker`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${serviceRoleKey}` },
+    headers: { Authorization: `Bearer ${serviceRoleKey}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ concurrency: 1 }),
   });
   assert.equal(response.status, 200);
   await response.body?.cancel();
@@ -59,7 +63,7 @@ testWithStack("campaign-create under a storm of faults", async (_t, stack) => {
       where id = any(${ids}) and status not in ('completed', 'failed', 'rolled_back')`)[0].n;
   try {
     for (let round = 0; round < 40 && await unfinished() > 0; round++) {
-      await Promise.all([workerRun(stack), workerRun(stack)]);
+      await workerRun(stack);
       // Backoffs longer than a few seconds release the job: make it due again at once.
       await stack.sql`
         update public.campaign_creation_jobs set next_run_at = now()

@@ -5,7 +5,7 @@ import {
   classifyNetworkFailure,
   regainAccessMs,
 } from "../../functions/_shared/graph-errors.ts";
-import { backoffDelayMs, jobBackoff } from "../../functions/_shared/retry.ts";
+import { backoffDelayMs, jobBackoff, keyedJitter } from "../../functions/_shared/retry.ts";
 
 const noHeaders = new Headers();
 
@@ -77,4 +77,12 @@ Deno.test("a network failure's message never carries the URL (its query holds ap
   const { message } = classifyNetworkFailure(failure, false);
   assert.doesNotMatch(message, /appsecret_proof|abc123|graph\.facebook\.com/);
   assert.match(message, /<url>.*connection closed/);
+});
+
+Deno.test("keyed jitter: the same job and attempt wait the same, others differ", () => {
+  const wait = (key: string) => backoffDelayMs(3, jobBackoff, keyedJitter(key));
+  assert.equal(wait("17:3"), wait("17:3"));
+  const waits = new Set(["1:3", "2:3", "3:3", "4:3", "5:3"].map(wait));
+  assert.ok(waits.size >= 4, "different jobs spread apart");
+  assert.ok([...waits].every((ms) => ms >= 0 && ms < 8000), "within the 8 s ceiling of attempt 3");
 });
