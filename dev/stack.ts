@@ -75,12 +75,23 @@ async function start(): Promise<void> {
   await status();
 }
 
+/** Waits for a stopped service's process to be gone (its port free), killing it after 5 s. */
+async function exited(pid: number): Promise<void> {
+  const alive = async () =>
+    (await new Deno.Command("kill", { args: ["-0", String(pid)] }).output()).success;
+  for (let i = 0; i < 50 && await alive(); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (await alive()) Deno.kill(-pid, "SIGKILL");
+}
+
 async function stop(): Promise<void> {
   for (const service of services("")) {
     const pidFile = `${stateDir}/${service.name}.pid`;
     try {
       const pid = Number(await Deno.readTextFile(pidFile));
       Deno.kill(-pid, "SIGTERM");
+      await exited(pid);
     } catch {
       // not running
     }

@@ -12,9 +12,11 @@ const sim = await startSimulator({
 });
 console.log(`Graph API simulator listening on ${sim.url}`);
 
+// Stop at once on a signal: a graceful shutdown still waiting on a client's connection after a
+// second would keep the port bound for the next start.
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(signal, async () => {
-    await sim.close();
+    await Promise.race([sim.close(), new Promise((resolve) => setTimeout(resolve, 1000))]);
     Deno.exit(0);
   });
 }
