@@ -1,45 +1,32 @@
-// deno task bench — against the simulator with a realistic latency per request, side by side:
-//  1. a 1-N-1 launch through adrail (campaign-create and its worker: one Graph batch per ad set,
-//     verification and read-back batched) vs the plain way (one request per object, then one
-//     read-back per object): requests and wall time, and their ratios;
-//  2. many launches at once (one per account), one worker run taking them one at a time vs
-//     several at a time: wall time and its ratio.
+// deno task bench — on the local stack (dev/lib/stack.ts) against the simulator with a realistic
+// latency per request, side by side:
+//  1. a 1-N-1 launch through adrail (campaign-create starts the worker in the background: one
+//     Graph batch per ad set, verification and read-back batched) vs the plain way (one request
+//     per object, then one read-back per object): requests and wall time, and their ratios;
+//  2. many launches (one per account) one after another vs all at once: wall time and its ratio;
+//  3. the CPU time the edge runtime measured per invocation (Supabase allows 2 s).
 //   BENCH_AD_SETS (default 50)   BENCH_LATENCY_MS (default 40)   BENCH_LAUNCHES (default 8)
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
-import { startSimulator } from "../simulator/server.ts";
-import { startFunctionsServer } from "../dev/functions-server.ts";
-import { ensureDatabase, runSql } from "../dev/lib/local-db.ts";
-import { resetDatabase } from "../dev/lib/db-reset.ts";
-import { functionsEnv, graphApiVersion, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
+import { startLocalStack } from "../dev/lib/stack.ts";
+import { ensureDatabase } from "../dev/lib/local-db.ts";
+import { updateDatabase } from "../dev/lib/db-reset.ts";
+import { graphApiVersion, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
 import { GraphClient, type GraphParams } from "../supabase/functions/_shared/graph-client.ts";
-import { closeDb } from "../supabase/functions/_shared/db.ts";
-import { runCreationWorker } from "../supabase/functions/_shared/creation-worker.ts";
 
 const adSets = Number(Deno.env.get("BENCH_AD_SETS") ?? 50);
 const latencyMs = Number(Deno.env.get("BENCH_LATENCY_MS") ?? 40);
 const launches = Number(Deno.env.get("BENCH_LAUNCHES") ?? 8);
 
-/** The benchmark's own database: DATABASE_URL when given, else one on the local cluster, rebuilt. */
-async function benchDatabase(): Promise<string> {
-  const given = Deno.env.get("DATABASE_URL");
-  if (given) return given;
-  const cluster = await ensureDatabase();
-  if (!(await runSql(cluster, "select 1 from pg_database where datname = 'adrail_bench'")).trim()) {
-    await runSql(cluster, "create database adrail_bench");
-  }
-  const url = cluster.replace(/\/postgres$/, "/adrail_bench");
-  await resetDatabase(url);
-  return url;
-}
-
-const databaseUrl = await benchDatabase();
+const databaseUrl = await ensureDatabase();
+await updateDatabase(databaseUrl);
 // A fresh seed each run: its Meta ids never meet those of an earlier run in the same database.
-const simulator = await startSimulator({ port: 0, seed: Date.now() % 1_000_000_000, latencyMs });
-const functions = await startFunctionsServer({
-  port: 0,
-  env: functionsEnv(databaseUrl, simulator.url),
+const stack = await startLocalStack({
+  databaseUrl,
+  seed: Date.now() % 1_000_000_000,
+  latencyMs,
 });
+const { simulator, functions } = stack;
 const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
 const control = async (path: string, body?: unknown) =>
   await (await fetch(`${simulator.url}/__sim/${path}`, {
@@ -57,11 +44,22 @@ async function measure(run: () => Promise<void>): Promise<Measure> {
   return { requests: (await graphRequests()) - before, ms: performance.now() - started };
 }
 
+/** Waits until the job has ended, watching only the database (nobody drives the worker). */
+async function completed(jobId: number): Promise<void> {
+  for (;;) {
+    const [{ status }] =
+      await sql`select status from public.campaign_creation_jobs where id = ${jobId}`;
+    if (status === "completed") return;
+    if (["failed", "rolled_back"].includes(status)) throw new Error(`job ${jobId} ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 try {
   const suffix = crypto.randomUUID().slice(0, 8);
   const [{ id: user }] = await sql<{ id: string }[]>`
     insert into auth.users (id, email) values (gen_random_uuid(), ${`bench-${suffix}@example.com`}) returning id`;
-  const { anonKey, serviceRoleKey } = await localKeys();
+  const { anonKey } = await localKeys();
   const supabase = createClient(functions.url, anonKey, {
     auth: { persistSession: false, autoRefreshToken: false },
     global: {
@@ -88,21 +86,20 @@ try {
       },
     });
     if (launched.error) throw new Error(`the launch on ${act} was refused`);
+    return launched.data.jobId as number;
   };
   await connect("act_7001");
   await control("accounts", { id: "act_7002", token });
 
   const adrail = await measure(async () => {
-    await launch("act_7001", `Bench ${suffix}`, adSets);
-    const worker = await fetch(`${functions.url}/functions/v1/campaign-create/worker`, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${serviceRoleKey}` },
-    });
-    const [run] = (await worker.json()).jobs;
-    if (run?.status !== "completed") {
-      throw new Error(`the launch did not complete: ${JSON.stringify(run)}`);
-    }
+    await completed(await launch("act_7001", `Bench ${suffix}`, adSets));
   });
+  // The invocation's record is written once its background run has ended, just after the job.
+  let firstLaunch;
+  while (!(firstLaunch = functions.invocations().find((i) => i.function === "campaign-create"))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const firstLaunchCpu = firstLaunch.cpuMs;
 
   // The plain way: each object on its own request, then each read back on its own.
   const graph = new GraphClient({
@@ -139,20 +136,27 @@ try {
     }
   });
 
-  // Many launches at once: the same jobs, taken one at a time, then four at a time.
-  const manyLaunches = async (first: number, concurrency: number) => {
+  // Many launches: each waited for before the next, then all at once (their worker runs race).
+  const manyLaunches = async (first: number, together: boolean) => {
     const accounts = Array.from({ length: launches }, (_, i) => `act_${first + i}`);
     for (const act of accounts) await connect(act);
-    for (const act of accounts) await launch(act, `Many ${suffix} ${act}`, 10);
+    const name = (act: string) => `Many ${suffix} ${act}`;
     return await measure(async () => {
-      const runs = await runCreationWorker({ concurrency });
-      const done = runs.filter((run) => run.status === "completed").length;
-      if (done !== launches) throw new Error(`${done} of ${launches} launches completed`);
+      if (together) {
+        const jobs = await Promise.all(accounts.map((act) => launch(act, name(act), 10)));
+        await Promise.all(jobs.map(completed));
+      } else {
+        for (const act of accounts) await completed(await launch(act, name(act), 10));
+      }
     });
   };
-  const oneAtATime = await manyLaunches(7100, 1);
-  const fourAtATime = await manyLaunches(7200, 4);
+  const oneAfterAnother = await manyLaunches(7100, false);
+  const allAtOnce = await manyLaunches(7200, true);
 
+  const cpu = functions.invocations()
+    .filter((i) => i.function === "campaign-create" && i.method === "POST")
+    .map((i) => i.cpuMs)
+    .sort((a, b) => a - b);
   const row = (name: string, m: Measure) =>
     `${name.padEnd(48)}${String(m.requests).padStart(9)}${(m.ms / 1000).toFixed(2).padStart(10)} s`;
   const header = () =>
@@ -166,14 +170,21 @@ try {
     `ratio plain/adrail: ${(plain.requests / adrail.requests).toFixed(1)}x requests, ` +
       `${(plain.ms / adrail.ms).toFixed(1)}x time\n`,
   );
-  console.log(`2. ${launches} launches of 1-10-1 at once, one worker run`);
+  console.log(`2. ${launches} launches of 1-10-1`);
   header();
-  console.log(row("one job at a time", oneAtATime));
-  console.log(row("four jobs at a time", fourAtATime));
-  console.log(`ratio one/four at a time: ${(oneAtATime.ms / fourAtATime.ms).toFixed(1)}x time`);
+  console.log(row("one after another", oneAfterAnother));
+  console.log(row("all at once", allAtOnce));
+  console.log(
+    `ratio one after another/all at once: ${
+      (oneAfterAnother.ms / allAtOnce.ms).toFixed(1)
+    }x time\n`,
+  );
+  console.log(`3. CPU per campaign-create invocation, its background worker run included`);
+  console.log(
+    `   ${cpu.length} invocations: median ${cpu[Math.floor(cpu.length / 2)]} ms, ` +
+      `max ${cpu.at(-1)} ms (the 1-${adSets}-1 launch: ${firstLaunchCpu} ms; limit 2000 ms)`,
+  );
 } finally {
-  await functions.close();
-  await simulator.close();
-  await closeDb();
+  await stack.close();
   await sql.end();
 }

@@ -1,9 +1,14 @@
 // deno task start | stop | status — the local stack, like `supabase start` without Docker:
-// Postgres (adrail's own cluster unless DATABASE_URL is set), the Graph API simulator, and the
-// local functions server, each a background process with its log in .local/logs/.
-import { ensureDatabase, run, runSql } from "./lib/local-db.ts";
-import { resetDatabase } from "./lib/db-reset.ts";
+// Postgres (adrail's own cluster unless DATABASE_URL is set) with pending migrations applied, the
+// Graph API simulator, the functions server (gateway and edge runtime) and the pg_net relay, each
+// a background process with its log in .local/stack-<port>/; then the functions URL and the cron
+// secret go into Vault and public.schedule_adrail_jobs() schedules the worker, as on a hosted
+// project.
+import { ensureDatabase, run } from "./lib/local-db.ts";
+import { MigrationError } from "./lib/migrations.ts";
+import { updateDatabase } from "./lib/db-reset.ts";
 import { functionsEnv, localJwtSecret, localKeys, ports } from "./lib/local-env.ts";
+import { wireCronToFunctions } from "./lib/stack.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const functionsPort = Number(Deno.env.get("FUNCTIONS_PORT") ?? ports.functions);
@@ -12,7 +17,8 @@ const stateDir = `${root}.local/stack-${functionsPort}`;
 const functionsUrl = `http://127.0.0.1:${functionsPort}`;
 const simulatorUrl = `http://127.0.0.1:${simulatorPort}`;
 
-type Service = { name: string; script: string; url: string; env: Record<string, string> };
+/** A background process; `url` answers once it is up (none for the relay, which serves nothing). */
+type Service = { name: string; script: string; url?: string; env: Record<string, string> };
 
 function services(databaseUrl: string): Service[] {
   return [
@@ -31,6 +37,7 @@ function services(databaseUrl: string): Service[] {
       url: `${functionsUrl}/functions/v1/`,
       env: { FUNCTIONS_PORT: String(functionsPort), ...functionsEnv(databaseUrl, simulatorUrl) },
     },
+    { name: "pg-net-relay", script: "dev/pg-net-relay.ts", env: { DATABASE_URL: databaseUrl } },
   ];
 }
 
@@ -44,8 +51,18 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+async function running(service: Service): Promise<boolean> {
+  if (service.url) return await answers(service.url);
+  try {
+    const pid = (await Deno.readTextFile(`${stateDir}/${service.name}.pid`)).trim();
+    return (await new Deno.Command("kill", { args: ["-0", pid] }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
 async function startService(service: Service): Promise<void> {
-  if (await answers(service.url)) return;
+  if (await running(service)) return;
   const log = `${stateDir}/${service.name}.log`;
   await run("bash", [
     `${root}dev/daemon.sh`,
@@ -57,7 +74,7 @@ async function startService(service: Service): Promise<void> {
     `${root}${service.script}`,
   ], { ...service.env, DENO_TLS_CA_STORE: "system" });
   for (let i = 0; i < 100; i++) {
-    if (await answers(service.url)) return;
+    if (await running(service)) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`${service.name} did not start; see ${log}`);
@@ -66,11 +83,17 @@ async function startService(service: Service): Promise<void> {
 async function start(): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true });
   const databaseUrl = await ensureDatabase();
-  const migrated =
-    (await runSql(databaseUrl, "select to_regclass('public.campaign_creation_jobs') is not null"))
-      .trim();
-  if (migrated !== "t") await resetDatabase(databaseUrl);
+  const applied = await updateDatabase(databaseUrl).catch((error) => {
+    if (!(error instanceof MigrationError)) throw error;
+    console.error(`deno task start: ${error.message}`);
+    return Deno.exit(1);
+  });
+  for (const m of applied) console.log(`migration applied: ${m.file}`);
   for (const service of services(databaseUrl)) await startService(service);
+  const scheduled = await wireCronToFunctions(databaseUrl, functionsUrl);
+  if (scheduled.length === 0) {
+    console.log("pg_cron is not in this database: released jobs resume only when a launch runs");
+  }
   console.log("adrail local stack is running:\n");
   await status();
 }

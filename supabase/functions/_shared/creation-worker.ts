@@ -9,13 +9,16 @@
 //   - after the last slot, everything is read back (multi-id reads, 50 ids each, in one batch):
 //     what Meta does not have is created again, what matches no slot is removed;
 //   - rollback deletes ads, then ad sets, then the campaign, tolerating what is already gone.
+import { z } from "zod";
 import { type AdAccountAccess, adAccountById } from "./ad-account-access.ts";
+import { onShutdown, runInBackground } from "./background-task.ts";
 import { CampaignCreateBody, type CampaignCreateRequest } from "./creation-request.ts";
 import type { BatchOperation } from "./graph-client.ts";
 import type { GraphError, GraphResult } from "./graph-errors.ts";
 import {
   JobLease,
   LeaseLost,
+  nextJobDueAt,
   RetryBudgetExhausted,
   type Slot,
   type SlotOutcome,
@@ -23,6 +26,10 @@ import {
 import { log } from "./log.ts";
 import { liveEffectiveStatuses } from "./effective-statuses.ts";
 import { backoffDelayMs, jobBackoff, keyedJitter, retryRead } from "./retry.ts";
+
+/** The worker function's body: how many jobs a run takes on at once. */
+export const WorkerBody = z.object({ concurrency: z.number().int().min(1).max(8).optional() })
+  .strict();
 
 export type WorkerOptions = {
   /** Stop claiming new jobs after this long (an edge function has a wall-clock limit). */
@@ -48,6 +55,12 @@ const defaultConcurrency = 4;
 
 /** Waits shorter than this happen in process; longer ones release the job durably. */
 const maxInProcessWaitMs = 5_000;
+/**
+ * A run with nothing due waits this long at most for a released job to come due (a backoff), so
+ * short waits do not cost a whole cron period; longer ones (Meta's rate limits are minutes) are
+ * left to the next pg_cron tick.
+ */
+const maxIdleWaitMs = 20_000;
 const maxIdsPerRead = 50;
 
 type Failure = { error: GraphError; slots?: Slot[] };
@@ -67,8 +80,14 @@ export async function runCreationWorker(options: WorkerOptions = {}): Promise<Jo
   const lane = async () => {
     while (Date.now() < deadline) {
       const lease = await JobLease.claimNext(leaseSeconds);
-      if (!lease) return;
-      reports.push(await runJob(lease, deadline, leaseSeconds));
+      if (lease) {
+        reports.push(await runJob(lease, deadline, leaseSeconds));
+        continue;
+      }
+      const dueAt = await nextJobDueAt();
+      const waitMs = dueAt === null ? Infinity : dueAt.getTime() - Date.now();
+      if (waitMs > maxIdleWaitMs || Date.now() + waitMs >= deadline) return;
+      await sleep(Math.max(waitMs, 0) + 50);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? defaultConcurrency }, lane));
@@ -551,14 +570,20 @@ class JobRun {
   }
 }
 
-type EdgeRuntimeApi = { waitUntil(work: Promise<unknown>): void };
-
 /**
- * On Supabase, starts a worker run after the response is sent (EdgeRuntime.waitUntil), so a
- * launch starts at once rather than at the next pg_cron tick. Elsewhere (the local functions
- * server, tests) it does nothing: jobs run when the worker route is called, as pg_cron does.
+ * Starts a worker run after the response (EdgeRuntime.waitUntil on Supabase and on the local
+ * gateway), so a launch starts at once rather than at the next pg_cron tick. Returns the run's
+ * id, which its log lines carry.
  */
-export function startWorkerInBackground(): void {
-  const runtime = (globalThis as { EdgeRuntime?: EdgeRuntimeApi }).EdgeRuntime;
-  runtime?.waitUntil(runCreationWorker().catch(() => {}));
+export function startWorkerInBackground(options: WorkerOptions = {}): string {
+  const runId = crypto.randomUUID();
+  onShutdown((reason) => {
+    // Jobs held by this run keep their leases until they expire; then any run takes them up.
+    log.warn("creation worker run cut short by the runtime", { runId, reason });
+  });
+  runInBackground("creation worker run", async () => {
+    const jobs = await runCreationWorker(options);
+    log.info("creation worker run finished", { runId, jobs });
+  }, { runId });
+  return runId;
 }

@@ -49,6 +49,13 @@ export class LeaseLost extends Error {}
 /** The job's retry budget is spent: the caller rolls back. */
 export class RetryBudgetExhausted extends Error {}
 
+/** When the soonest unclaimed job becomes claimable (backoff, throttle), or null when none waits. */
+export async function nextJobDueAt(): Promise<Date | null> {
+  const [{ due_at }] = await db()<{ due_at: Date | null }[]>`
+    select public.next_creation_job_due_at() as due_at`;
+  return due_at;
+}
+
 /** A job's lease, held by one worker (its claim token). */
 export class JobLease {
   private constructor(readonly job: CreationJob, readonly worker: string) {}

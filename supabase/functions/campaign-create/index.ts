@@ -1,9 +1,10 @@
 // Bulk launches. User JWT:  POST /campaign-create (Idempotency-Key header optional) -> 202,
 //   GET /campaign-create/jobs/:id, POST /campaign-create/jobs/:id/rollback {confirm},
 //   POST /campaign-create/jobs/:id/verify.
-// Service role or pg_cron's secret:  POST /campaign-create/worker {concurrency?} runs due jobs.
+// Each launch, confirmed rollback and verify request starts a worker run in the background; the
+// creation-worker function (pg_cron) resumes released jobs.
 import { z } from "zod";
-import { authenticateService, authenticateUser } from "../_shared/auth.ts";
+import { authenticateUser } from "../_shared/auth.ts";
 import {
   decideRollback,
   jobProgress,
@@ -11,7 +12,7 @@ import {
   requestVerification,
 } from "../_shared/campaign-jobs.ts";
 import { CampaignCreateBody } from "../_shared/creation-request.ts";
-import { runCreationWorker, startWorkerInBackground } from "../_shared/creation-worker.ts";
+import { startWorkerInBackground } from "../_shared/creation-worker.ts";
 import { HttpError, json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 
 const IdempotencyKey = z.string().min(1).max(200).regex(
@@ -19,7 +20,6 @@ const IdempotencyKey = z.string().min(1).max(200).regex(
   "printable ASCII, no spaces",
 );
 const RollbackBody = z.object({ confirm: z.boolean() }).strict();
-const WorkerBody = z.object({ concurrency: z.number().int().min(1).max(8).optional() }).strict();
 
 function idempotencyKey(req: Request): string | undefined {
   const key = req.headers.get("Idempotency-Key");
@@ -35,12 +35,6 @@ function idempotencyKey(req: Request): string | undefined {
 
 Deno.serve(serveJson("campaign-create", async (req) => {
   const path = subPath(req, "campaign-create");
-  if (path === "/worker" && req.method === "POST") {
-    await authenticateService(req);
-    const { concurrency } = await parseJsonBody(req, WorkerBody, {});
-    return json(200, { jobs: await runCreationWorker({ concurrency }) });
-  }
-
   const user = await authenticateUser(req);
   if (path === "/" && req.method === "POST") {
     const key = idempotencyKey(req);

@@ -1,18 +1,24 @@
-// A whole adrail stack for one test file, in process and on random ports: the Graph API
-// simulator, the local functions server running the real functions, and the real database
-// ($DATABASE_URL, migrated by the test runner). Users are real rows in auth.users with JWTs
-// signed by the local secret, and call the functions through supabase-js as an app would.
+// A whole adrail stack for one test file, on random ports: the local stack (dev/lib/stack.ts: the
+// Graph API simulator, the functions server behind its gateway, the pg_net relay, pg_cron wired
+// to the functions through Vault) on the real database ($DATABASE_URL, migrated by the test
+// runner). Users are real rows in auth.users with JWTs signed by the local secret, and call the
+// functions through supabase-js as an app would. Nothing here runs the worker: launches start it
+// in the background, pg_cron's ticks resume released jobs.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import postgres from "postgres";
-import { type RunningSimulator, startSimulator } from "../../../simulator/server.ts";
-import { type FunctionsServer, startFunctionsServer } from "../../../dev/functions-server.ts";
-import { functionsEnv, localKeys, signLocalJwt } from "../../../dev/lib/local-env.ts";
-import { closeDb } from "../../functions/_shared/db.ts";
+import type { RunningSimulator } from "../../../simulator/server.ts";
+import { type FunctionsProcess, startLocalStack } from "../../../dev/lib/stack.ts";
+import {
+  functionsEnv as localFunctionsEnv,
+  localKeys,
+  signLocalJwt,
+} from "../../../dev/lib/local-env.ts";
+import type { JobStatus } from "../../functions/_shared/job-tracker.ts";
 
 export type TestStack = {
   sql: postgres.Sql;
   simulator: RunningSimulator;
-  functions: FunctionsServer;
+  functions: FunctionsProcess;
   /** A new auth user; returns its id. */
   createUser(): Promise<string>;
   /** supabase-js as that user's app would hold it. */
@@ -26,8 +32,23 @@ export type TestStack = {
   anonClient(): Promise<SupabaseClient>;
   /** POST to the simulator's control API. */
   sim(path: string, body?: unknown): Promise<unknown>;
+  /**
+   * Waits, only watching the database, until job `jobId` is in one of `statuses` (by default a
+   * status no worker moves on from) and returns it; fails after `timeoutMs`.
+   */
+  jobSettled(jobId: number, options?: { statuses?: JobStatus[]; timeoutMs?: number }): Promise<
+    JobStatus
+  >;
   close(): Promise<void>;
 };
+
+/** Statuses no worker moves a job on from (awaiting_confirmation waits for a person). */
+export const settledStatuses: JobStatus[] = [
+  "completed",
+  "failed",
+  "rolled_back",
+  "awaiting_confirmation",
+];
 
 let accountNumber = Date.now() % 1_000_000_000;
 
@@ -60,12 +81,21 @@ function seedOf(name: string): number {
  * `seed` seeds the simulator's metrics and its ids: stacks with other seeds never share a Meta
  * id, as real accounts never do, though they share one database.
  */
-async function startTestStack(seed: number): Promise<TestStack> {
-  const simulator = await startSimulator({ port: 0, seed });
-  const functions = await startFunctionsServer({
-    port: 0,
-    env: functionsEnv(databaseUrl(), simulator.url),
+async function startTestStack(
+  seed: number,
+  functionsEnv: Record<string, string> = {},
+): Promise<TestStack> {
+  const local = await startLocalStack({
+    databaseUrl: databaseUrl(),
+    seed,
+    functionsEnv,
+    echoFunctionsLog: Deno.env.get("ADRAIL_ECHO_LOGS") === "1",
   });
+  const { simulator, functions } = local;
+  // Tests that read what the functions wrote (a stored token) use the functions' own settings.
+  for (const [key, value] of Object.entries(localFunctionsEnv(databaseUrl(), simulator.url))) {
+    Deno.env.set(key, value);
+  }
   const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
   const { anonKey } = await localKeys();
 
@@ -112,10 +142,20 @@ async function startTestStack(seed: number): Promise<TestStack> {
       if (!response.ok) throw new Error(`simulator ${path} answered ${response.status}: ${text}`);
       return text ? JSON.parse(text) : undefined;
     },
+    async jobSettled(jobId, options = {}) {
+      const statuses = options.statuses ?? settledStatuses;
+      const until = Date.now() + (options.timeoutMs ?? 60_000);
+      let status: JobStatus | undefined;
+      while (Date.now() < until) {
+        [{ status }] = await sql<{ status: JobStatus }[]>`
+          select status from public.campaign_creation_jobs where id = ${jobId}`;
+        if (statuses.includes(status)) return status;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`job ${jobId} is still ${status} after ${options.timeoutMs ?? 60_000} ms`);
+    },
     async close() {
-      await functions.close();
-      await simulator.close();
-      await closeDb();
+      await local.close();
       await sql.end({ timeout: 5 });
     },
   };
@@ -132,13 +172,17 @@ export async function invokeResult(
   return { status: result.response?.status ?? 0, body: result.data as Record<string, unknown> };
 }
 
-/** A Deno test with its own stack, started before its steps and stopped after, whatever happens. */
+/**
+ * A Deno test with its own stack, started before its steps and stopped after, whatever happens.
+ * `functionsEnv` adds settings for the functions (limits, budgets).
+ */
 export function testWithStack(
   name: string,
   fn: (t: Deno.TestContext, stack: TestStack) => Promise<void>,
+  functionsEnv: Record<string, string> = {},
 ): void {
   Deno.test(name, async (t) => {
-    const stack = await startTestStack(seedOf(name));
+    const stack = await startTestStack(seedOf(name), functionsEnv);
     try {
       await fn(t, stack);
     } finally {

@@ -23,6 +23,8 @@ Deno.test("the benchmark runs both comparisons and prints their ratios", async (
   );
   assert.match(text, /plain: one request per object \+ read-back\s+14\s/, "7 creates and 7 reads");
   assert.match(text, /ratio plain\/adrail: 2\.0x requests/);
-  assert.match(text, /one job at a time\s+26\s/, "2 launches of 1-10-1: 13 requests each");
-  assert.match(text, /ratio one\/four at a time: [0-9.]+x time/);
+  assert.match(text, /one after another\s+28\s/, "2 launches of 1-10-1: 14 requests each");
+  assert.match(text, /all at once\s+28\s/);
+  assert.match(text, /ratio one after another\/all at once: [0-9.]+x time/);
+  assert.match(text, /CPU per campaign-create invocation[^\n]*\n\s+5 invocations: median \d+ ms/);
 });

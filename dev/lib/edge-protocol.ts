@@ -1,0 +1,36 @@
+// The messages between the local gateway (dev/functions-server.ts) and an invocation's worker
+// (dev/lib/edge-worker.ts), and how the gateway reads a worker thread's CPU time.
+
+/** The request, as it crosses into the worker (bodies are read whole: no streaming). */
+export type WorkerRequest = {
+  type: "request";
+  /** The function's index.ts, as a file URL. */
+  entrypoint: string;
+  url: string;
+  method: string;
+  headers: [string, string][];
+  body: ArrayBuffer | null;
+};
+
+/** Why an invocation is being shut down: the reasons Supabase's runtime gives `beforeunload`. */
+export type ShutdownReason = "wall_clock" | "cpu" | "termination";
+
+export type GatewayMessage = WorkerRequest | { type: "beforeunload"; reason: ShutdownReason };
+
+export type WorkerMessage =
+  /** The handler is loaded; `thread` is "<pid>/task/<tid>", `cpuMs` its CPU time at that point. */
+  | { type: "started"; thread: string; cpuMs: number }
+  | { type: "boot_error"; error: string }
+  | { type: "response"; status: number; headers: [string, string][]; body: ArrayBuffer }
+  /** The response is sent and every EdgeRuntime.waitUntil promise has settled. */
+  | { type: "done" };
+
+/**
+ * CPU time (user + system) of a thread of this process, in ms, from Linux's
+ * /proc/<pid>/task/<tid>/stat (fields 14 and 15, in clock ticks of 10 ms).
+ */
+export function threadCpuMs(thread: string): number {
+  const stat = Deno.readTextFileSync(`/proc/${thread}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}

@@ -1,0 +1,167 @@
+// The local stack, one set-up for tests, the demo and the benchmark: the Graph API simulator (in
+// process), the functions server (a process of its own, as Supabase's runtime is: it can be
+// killed and started again), the pg_net relay, and the database wired to them as a hosted
+// project is: the functions URL and the cron secret in Vault under the names the hosted set-up
+// uses, and public.schedule_adrail_jobs() scheduling the worker and the safety net for real.
+import postgres from "postgres";
+import { type RunningSimulator, startSimulator } from "../../simulator/server.ts";
+import { startPgNetRelay } from "../pg-net-relay.ts";
+import type { InvocationRecord } from "../functions-server.ts";
+import { functionsEnv, localCronSecret } from "./local-env.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+
+export type StackOptions = {
+  databaseUrl: string;
+  /** Seeds the simulator's ids and metrics: stacks with other seeds never share a Meta id. */
+  seed: number;
+  latencyMs?: number;
+  functionsPort?: number;
+  /** Settings for the functions beyond the local defaults (limits, log echo). */
+  functionsEnv?: Record<string, string>;
+  /** Print the functions' log lines as they come (default: keep them for `functionsLog`). */
+  echoFunctionsLog?: boolean;
+};
+
+/** The functions server, a child process. */
+export type FunctionsProcess = {
+  url: string;
+  /** Ends the process at once (SIGKILL), as a crashed runtime: no shutdown, nothing flushed. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port. */
+  restart(): Promise<void>;
+  /** Every log line it printed, parsed when it is JSON. */
+  log(): Record<string, unknown>[];
+  /** The per-invocation records of the log (wall and CPU time). */
+  invocations(): InvocationRecord[];
+  close(): Promise<void>;
+};
+
+export type LocalStack = {
+  databaseUrl: string;
+  simulator: RunningSimulator;
+  functions: FunctionsProcess;
+  close(): Promise<void>;
+};
+
+export async function startFunctionsProcess(
+  port: number,
+  env: Record<string, string>,
+  echo: boolean,
+): Promise<FunctionsProcess> {
+  const lines: Record<string, unknown>[] = [];
+  let child: Deno.ChildProcess;
+  let output: Promise<void>;
+  let url = "";
+
+  const spawn = async (onPort: number) => {
+    child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${root}dev/functions-server.ts`],
+      env: { ...env, FUNCTIONS_PORT: String(onPort), DENO_TLS_CA_STORE: "system", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let listening: (url: string) => void;
+    const ready = new Promise<string>((resolve) => listening = resolve);
+    const collect = async (stream: ReadableStream<Uint8Array>) => {
+      let pending = "";
+      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+        pending += chunk;
+        const complete = pending.split("\n");
+        pending = complete.pop()!;
+        for (const line of complete) {
+          if (echo) console.log(line);
+          try {
+            const parsed = JSON.parse(line);
+            if (parsed.message === "listening") listening(parsed.url);
+            lines.push(parsed);
+          } catch {
+            lines.push({ text: line });
+          }
+        }
+      }
+    };
+    output = Promise.all([collect(child.stdout), collect(child.stderr)]).then(() => {});
+    const exited = child.status.then((status) => {
+      throw new Error(`the functions server exited (${status.code}): ${JSON.stringify(lines)}`);
+    });
+    url = await Promise.race([ready, exited]);
+    exited.catch(() => {});
+  };
+
+  await spawn(port);
+  const boundPort = Number(new URL(url).port);
+  const stop = async (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+    await child.status;
+    await output;
+  };
+  return {
+    get url() {
+      return url;
+    },
+    kill: () => stop("SIGKILL"),
+    restart: () => spawn(boundPort),
+    log: () => lines,
+    invocations: () => lines.filter((l) => l.message === "invocation") as InvocationRecord[],
+    close: () => stop("SIGTERM"),
+  };
+}
+
+/**
+ * What the hosted set-up does once in the SQL editor: the functions' URL and the cron secret in
+ * Vault, then the schedules. Returns the jobs scheduled (none where pg_cron is not in this
+ * database: pg_cron runs in one database of a cluster).
+ */
+export async function wireCronToFunctions(
+  databaseUrl: string,
+  functionsUrl: string,
+): Promise<string[]> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    for (
+      const [name, secret] of [
+        ["adrail_functions_url", `${functionsUrl}/functions/v1`],
+        ["adrail_cron_secret", localCronSecret],
+      ]
+    ) {
+      const [existing] = await sql`select id from vault.secrets where name = ${name}`;
+      if (existing) await sql`select vault.update_secret(${existing.id}, ${secret})`;
+      else await sql`select vault.create_secret(${secret}, ${name})`;
+    }
+    const [{ jobs }] = await sql<{ jobs: string[] }[]>`
+      select public.schedule_adrail_jobs() as jobs`;
+    return jobs;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
+  const simulator = await startSimulator({
+    port: 0,
+    seed: options.seed,
+    latencyMs: options.latencyMs ?? 0,
+  });
+  const functions = await startFunctionsProcess(
+    options.functionsPort ?? 0,
+    { ...functionsEnv(options.databaseUrl, simulator.url), ...options.functionsEnv },
+    options.echoFunctionsLog ?? false,
+  );
+  const relay = await startPgNetRelay({ databaseUrl: options.databaseUrl });
+  await wireCronToFunctions(options.databaseUrl, functions.url);
+  return {
+    databaseUrl: options.databaseUrl,
+    simulator,
+    functions,
+    async close() {
+      await functions.close();
+      await relay.close();
+      await simulator.close();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+// Work that goes on after the response. On Supabase (and the local gateway, which provides the
+// same global) it is handed to EdgeRuntime.waitUntil, which keeps the isolate alive until it
+// settles, within the wall-clock limit; in a plain Deno process it simply runs. Either way a
+// failure is logged with its fields, never lost.
+import { log, type LogFields } from "./log.ts";
+
+type EdgeRuntimeApi = { waitUntil(work: Promise<unknown>): void };
+
+export function runInBackground(
+  task: string,
+  work: () => Promise<unknown>,
+  fields: LogFields = {},
+): void {
+  const running = work().catch((error) => {
+    log.error(`${task} failed`, {
+      ...fields,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  });
+  (globalThis as { EdgeRuntime?: EdgeRuntimeApi }).EdgeRuntime?.waitUntil(running);
+}
+
+/** Calls `onShutdown` with the runtime's reason (wall_clock, cpu, termination...) before it ends the isolate. */
+export function onShutdown(onShutdown: (reason: string) => void): void {
+  globalThis.addEventListener("beforeunload", (event) => {
+    onShutdown(String((event as CustomEvent<{ reason?: string }>).detail?.reason ?? "unknown"));
+  });
+}

@@ -1,0 +1,15 @@
+// POST /creation-worker {concurrency?}: runs due creation jobs. pg_cron calls it every minute
+// through pg_net with x-cron-secret (verify_jwt is off for this function: the cron secret is not
+// a JWT); the service role may call it too. It answers at once and works in the background:
+// pg_net waits seconds for an answer, a run may take minutes.
+import { authenticateService } from "../_shared/auth.ts";
+import { startWorkerInBackground, WorkerBody } from "../_shared/creation-worker.ts";
+import { HttpError, json, parseJsonBody, serveJson } from "../_shared/http.ts";
+
+Deno.serve(serveJson("creation-worker", async (req) => {
+  await authenticateService(req);
+  if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+  const options = await parseJsonBody(req, WorkerBody, {});
+  const runId = startWorkerInBackground(options);
+  return json(200, { started: true, runId });
+}));
