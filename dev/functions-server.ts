@@ -73,6 +73,12 @@ export function verifyJwtSettings(configToml: URL): (name: string) => boolean {
 
 const gatewayError = (message: string) => Response.json({ code: 401, message }, { status: 401 });
 
+/** SUPABASE_JWKS as a key set: Supabase gives {"keys": [...]} or a bare array of keys. */
+function keySet(jwks: string): jose.JSONWebKeySet {
+  const parsed = JSON.parse(jwks);
+  return Array.isArray(parsed) ? { keys: parsed } : parsed;
+}
+
 /** The hosted gateway's check: a JWT signed with the project's key, whatever its role. */
 async function gatewayAllows(req: Request): Promise<Response | undefined> {
   const header = req.headers.get("Authorization");
@@ -86,7 +92,7 @@ async function gatewayAllows(req: Request): Promise<Response | undefined> {
     if (alg === "HS256" && secret) {
       await jose.jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ["HS256"] });
     } else if (jwks) {
-      await jose.jwtVerify(token, jose.createLocalJWKSet(JSON.parse(jwks)), {
+      await jose.jwtVerify(token, jose.createLocalJWKSet(keySet(jwks)), {
         algorithms: ["RS256", "ES256", "EdDSA"],
       });
     } else {

@@ -90,7 +90,7 @@ async function start(): Promise<void> {
   });
   for (const m of applied) console.log(`migration applied: ${m.file}`);
   for (const service of services(databaseUrl)) await startService(service);
-  const scheduled = await wireCronToFunctions(databaseUrl, functionsUrl);
+  const { scheduled } = await wireCronToFunctions(databaseUrl, functionsUrl);
   if (scheduled.length === 0) {
     console.log("pg_cron is not in this database: released jobs resume only when a launch runs");
   }

@@ -112,30 +112,48 @@ export async function startFunctionsProcess(
   };
 }
 
+const functionsUrlSecret = "adrail_functions_url";
+
+/** Stores a Vault secret under `name` (created or replaced); returns the value it replaced. */
+async function storeSecret(
+  sql: postgres.Sql,
+  name: string,
+  secret: string,
+): Promise<string | undefined> {
+  const [existing] = await sql<{ id: string; value: string }[]>`
+    select id, decrypted_secret as value from vault.decrypted_secrets where name = ${name}`;
+  if (existing) await sql`select vault.update_secret(${existing.id}, ${secret})`;
+  else await sql`select vault.create_secret(${secret}, ${name})`;
+  return existing?.value;
+}
+
 /**
  * What the hosted set-up does once in the SQL editor: the functions' URL and the cron secret in
  * Vault, then the schedules. Returns the jobs scheduled (none where pg_cron is not in this
- * database: pg_cron runs in one database of a cluster).
+ * database: pg_cron runs in one database of a cluster) and the functions URL it replaced.
  */
 export async function wireCronToFunctions(
   databaseUrl: string,
   functionsUrl: string,
-): Promise<string[]> {
+): Promise<{ scheduled: string[]; replacedUrl?: string }> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   try {
-    for (
-      const [name, secret] of [
-        ["adrail_functions_url", `${functionsUrl}/functions/v1`],
-        ["adrail_cron_secret", localCronSecret],
-      ]
-    ) {
-      const [existing] = await sql`select id from vault.secrets where name = ${name}`;
-      if (existing) await sql`select vault.update_secret(${existing.id}, ${secret})`;
-      else await sql`select vault.create_secret(${secret}, ${name})`;
-    }
+    const replacedUrl = await storeSecret(sql, functionsUrlSecret, `${functionsUrl}/functions/v1`);
+    await storeSecret(sql, "adrail_cron_secret", localCronSecret);
     const [{ jobs }] = await sql<{ jobs: string[] }[]>`
       select public.schedule_adrail_jobs() as jobs`;
-    return jobs;
+    return { scheduled: jobs, replacedUrl };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Points pg_cron's calls back where they went before (a `deno task start` stack, say). */
+async function restoreFunctionsUrl(databaseUrl: string, url: string | undefined): Promise<void> {
+  if (!url) return;
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    await storeSecret(sql, functionsUrlSecret, url);
   } finally {
     await sql.end({ timeout: 5 });
   }
@@ -153,7 +171,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
     options.echoFunctionsLog ?? false,
   );
   const relay = await startPgNetRelay({ databaseUrl: options.databaseUrl });
-  await wireCronToFunctions(options.databaseUrl, functions.url);
+  const { replacedUrl } = await wireCronToFunctions(options.databaseUrl, functions.url);
   return {
     databaseUrl: options.databaseUrl,
     simulator,
@@ -162,6 +180,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       await functions.close();
       await relay.close();
       await simulator.close();
+      await restoreFunctionsUrl(options.databaseUrl, replacedUrl);
     },
   };
 }

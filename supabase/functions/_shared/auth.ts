@@ -24,7 +24,7 @@ async function verify(token: string): Promise<jose.JWTPayload> {
     })).payload;
   }
   if (jwks) {
-    const keySet = jose.createLocalJWKSet(JSON.parse(jwks));
+    const keySet = jose.createLocalJWKSet(jwks as jose.JSONWebKeySet);
     return (await jose.jwtVerify(token, keySet)).payload;
   }
   throw new Error("no key to verify this JWT");

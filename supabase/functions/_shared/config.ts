@@ -31,14 +31,23 @@ export type JwtKeys = {
   /** HS256 secret of the project's (legacy) JWTs. */
   secret?: string;
   /** JSON Web Key Set of the project's asymmetric signing keys. */
-  jwks?: string;
+  jwks?: { keys: JsonWebKey[] };
 };
 
-/** The keys user JWTs are verified with. Custom secrets may not start with SUPABASE_: JWT_SECRET. */
+/**
+ * The keys user JWTs are verified with. Custom secrets may not start with SUPABASE_: JWT_SECRET.
+ * SUPABASE_JWKS comes as a key set ({"keys": [...]}) or as a bare array of keys: both are taken.
+ */
 export function jwtKeys(): JwtKeys {
+  const jwks = Deno.env.get("SUPABASE_JWKS");
+  let keySet: JwtKeys["jwks"];
+  if (jwks) {
+    const parsed = JSON.parse(jwks);
+    keySet = Array.isArray(parsed) ? { keys: parsed } : parsed;
+  }
   return {
     secret: Deno.env.get("SUPABASE_JWT_SECRET") ?? Deno.env.get("JWT_SECRET"),
-    jwks: Deno.env.get("SUPABASE_JWKS"),
+    jwks: keySet,
   };
 }
 

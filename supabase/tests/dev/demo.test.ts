@@ -1,6 +1,7 @@
 // The README's demo, run as a user runs it, against the test database: it must keep working and
 // keep showing what it promises (the trigger flagging a final sync, the final sync completing).
 import assert from "node:assert/strict";
+import postgres from "postgres";
 import { databaseUrl } from "../_support/stack.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
@@ -17,7 +18,20 @@ async function runDemo(): Promise<string> {
   return text;
 }
 
+/** Where Vault says the functions are (pg_cron's calls go there). */
+async function functionsUrlInVault(): Promise<string> {
+  const sql = postgres(databaseUrl(), { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`
+      select decrypted_secret as url from vault.decrypted_secrets where name = 'adrail_functions_url'`;
+    return row?.url;
+  } finally {
+    await sql.end();
+  }
+}
+
 Deno.test("the demo runs end to end, twice on the same database", async () => {
+  const before = await functionsUrlInVault();
   for (let run = 0; run < 2; run++) {
     const output = await runDemo();
     assert.match(output, /HTTP 201: \{"id":"[0-9a-f-]+","platformAccountId":"act_4242"/);
@@ -43,4 +57,9 @@ Deno.test("the demo runs end to end, twice on the same database", async () => {
     assert.match(output, /on Meta, live: \{"campaigns":2,"adSets":51,"ads":51,/);
     assert.doesNotMatch(output, /EAAB-demo-/, "the access token is never printed");
   }
+  assert.equal(
+    await functionsUrlInVault(),
+    before,
+    "the demo's stack put back the functions URL it replaced in Vault",
+  );
 });
