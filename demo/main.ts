@@ -11,6 +11,16 @@ import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
 import { graphApiVersion, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
 import { GraphClient } from "../supabase/functions/_shared/graph-client.ts";
+import type { JobProgress } from "../supabase/functions/_shared/campaign-jobs.ts";
+import { finalJobStatuses } from "../supabase/functions/_shared/creation/job-states.ts";
+
+/** What an ad set needs on Meta: a budget, how it bills and optimizes, and where it shows. */
+const adSetTemplate = {
+  daily_budget: 2000,
+  billing_event: "IMPRESSIONS",
+  optimization_goal: "REACH",
+  targeting: { geo_locations: { countries: ["FR"] } },
+};
 
 const step = (n: number, text: string) => console.log(`\n\x1b[1m${n}. ${text}\x1b[0m`);
 const show = (label: string, value: unknown) => console.log(`   ${label}:`, JSON.stringify(value));
@@ -84,8 +94,17 @@ try {
     return created.data.id;
   };
   await sim("/__sim/clock", { now: new Date(Date.now() - 3 * 86_400_000).toISOString() });
-  const campaign = await create("campaigns", { name: "Winter sale", objective: "OUTCOME_SALES" });
-  const adSet = await create("adsets", { name: "Winter sale — ad set 1", campaign_id: campaign });
+  const campaign = await create("campaigns", {
+    name: "Winter sale",
+    objective: "OUTCOME_SALES",
+    special_ad_categories: [],
+    is_adset_budget_sharing_enabled: false,
+  });
+  const adSet = await create("adsets", {
+    name: "Winter sale — ad set 1",
+    campaign_id: campaign,
+    ...adSetTemplate,
+  });
   const ad = await create("ads", {
     name: "Winter sale — ad 1",
     adset_id: adSet,
@@ -131,7 +150,7 @@ try {
       campaign: { name: "Spring launch", objective: "OUTCOME_SALES" },
       adSets: {
         count: 50,
-        template: { daily_budget: 2000, billing_event: "IMPRESSIONS", optimization_goal: "REACH" },
+        template: adSetTemplate,
       },
       ads: { perAdSet: 1, template: { creativeId: "120200000000000001" } },
     },
@@ -140,27 +159,22 @@ try {
   const jobId = launched.data.jobId as number;
   // Nobody calls the worker: the launch started a run in the background (EdgeRuntime.waitUntil),
   // and pg_cron's tick would resume it if it had to wait. The app only watches its progress.
-  let job: Record<string, unknown> = {};
+  let job = {} as JobProgress;
   for (let polls = 0; polls < 600; polls++) {
     const { data } = await supabase.functions.invoke(`campaign-create/jobs/${jobId}`, {
       method: "GET",
     });
     job = data;
-    show("progress", {
-      status: job.status,
-      ad_sets_created: job.ad_sets_created,
-      ads_created: job.ads_created,
-    });
-    if (["completed", "failed", "rolled_back"].includes(job.status as string)) break;
+    show("progress", { status: job.status, created: job.created });
+    if (finalJobStatuses.includes(job.status)) break;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   const after = (await (await fetch(`${simulator.url}/__sim/requests`)).json()).total as number;
   show("GET /campaign-create/jobs/:id", {
     status: job.status,
-    ad_sets_created: job.ad_sets_created,
-    ads_created: job.ads_created,
-    slots_verified: job.slots_verified,
-    retries: job.retry_count,
+    created: job.created,
+    verified: job.verified,
+    retries: job.retries,
   });
   const state = await (await fetch(`${simulator.url}/__sim/state?account=act_4242`)).json();
   show("on Meta, live", {

@@ -4,7 +4,8 @@
  * at most 50 items, answered in order as `{code, headers, body}` with `body` a JSON string.
  * `{result=NAME:$.path}` references an earlier named item; an item whose dependency failed
  * fails too; a named item that a later one references comes back null unless
- * `omit_response_on_success` is false; a batch may hold only one ad set per campaign.
+ * `omit_response_on_success` is false; a batch may hold only one ad set per campaign. An item
+ * without a version in its relative_url runs as the envelope's.
  */
 
 import type { AuthContext } from "./auth.ts";
@@ -95,12 +96,22 @@ function itemOperation(
   results: Map<string, unknown>,
   serverUrl: string,
   ctx: AuthContext,
+  envelopeVersion: string | null,
 ): Operation {
   const url = resolveReferences(item.relative_url, results).replace(/^\/+/, "");
   const [path, query = ""] = url.split(/\?(.*)/s);
   const body = resolveReferences(bodyText(item), results);
   const params = { ...Object.fromEntries(new URLSearchParams(query)), ...parseBody(body, "") };
-  return makeOperation(item.method ?? "GET", `/${path}`, query, params, body, serverUrl, ctx);
+  return makeOperation(
+    item.method ?? "GET",
+    `/${path}`,
+    query,
+    params,
+    body,
+    serverUrl,
+    ctx,
+    envelopeVersion,
+  );
 }
 
 const isAdsetCreate = (op: Operation) =>
@@ -120,14 +131,14 @@ function toResponse(answer: Answer, includeHeaders: boolean): BatchItemResponse 
 export async function runBatch(
   sim: SimState,
   ctx: AuthContext,
-  params: Params,
+  envelope: Operation,
   serverUrl: string,
   entry: RequestLogEntry,
   commit: boolean,
 ): Promise<Outcome> {
-  const items = parseItems(params);
+  const items = parseItems(envelope.params);
   entry.batchSize = items.length;
-  const includeHeaders = stringParam(params, "include_headers") !== "false";
+  const includeHeaders = stringParam(envelope.params, "include_headers") !== "false";
   const referenced = new Set(items.flatMap(dependencies));
   /** Bodies of the named items that succeeded. */
   const results = new Map<string, unknown>();
@@ -140,7 +151,7 @@ export async function runBatch(
     let op: Operation | undefined;
     try {
       if (failed !== undefined) throw errors.dependencyFailed(failed);
-      op = itemOperation(item, results, serverUrl, ctx);
+      op = itemOperation(item, results, serverUrl, ctx, envelope.requestedVersion);
       if (isAdsetCreate(op)) {
         const campaignId = stringParam(op.params, "campaign_id") ?? "";
         if (campaignsWithAdset.has(campaignId)) throw errors.sameCampaignAdsets(campaignId);

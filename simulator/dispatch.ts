@@ -7,11 +7,13 @@ import type { AuthContext } from "./auth.ts";
 import { errorBody, errors, GraphError } from "./errors.ts";
 import type { FaultDecision } from "./faults.ts";
 import { type Operation, route } from "./graph-routes.ts";
+import { applyLegacyRules } from "./legacy.ts";
 import { listParam } from "./params.ts";
 import type { RequestLogEntry } from "./request-log.ts";
 import type { SimState } from "./state.ts";
 import type { Account } from "./store.ts";
 import { recordCall, throttle, throttleError, usageHeaders } from "./usage.ts";
+import { resolveVersion } from "./versions.ts";
 
 export interface Answer {
   status: number;
@@ -90,35 +92,50 @@ export async function withFaults(
   return "dropped";
 }
 
-/** One operation: throttle window, fault rules (logged on `entry`), then the route. */
+/**
+ * The operation as Meta runs it and the version it runs as: refused (GraphError) when its version
+ * is not served or it uses a removed legacy feature.
+ */
+export function servedOperation(op: Operation, now: number): { op: Operation; version: string } {
+  const version = resolveVersion(op.requestedVersion, op.path, op.method, now);
+  return { op: applyLegacyRules(op, version, now), version };
+}
+
+/**
+ * One operation: version and legacy rules, throttle window, fault rules (logged on `entry`),
+ * then the route.
+ */
 export function runOperation(
   sim: SimState,
   ctx: AuthContext,
-  op: Operation,
+  requested: Operation,
   entry: RequestLogEntry,
   commit: boolean,
   item?: number,
 ): Promise<Outcome> {
-  const account = accountOf(sim, ctx, op);
   const now = sim.clock.now();
-  const throttled = account && throttleError(account, now);
-  if (throttled) {
-    entry.throttled = true;
-    return Promise.resolve(errorAnswer(sim, throttled, account));
-  }
-  if (account) recordCall(account, now);
-  const decision = sim.faults.evaluate({
-    method: op.method,
-    path: op.path,
-    versionedPath: op.versionedPath,
-    body: op.matchText,
-    envelope: false,
-  }, item);
-  entry.faults.push(...decision.fired);
-  return withFaults(sim, account, decision, (allowed) =>
-    answering(sim, account, () => ({
-      status: 200,
-      body: route(sim, ctx, op, commit && allowed),
-      headers: usageOf(sim, account),
-    })));
+  const account = accountOf(sim, ctx, requested);
+  return answering(sim, account, () => {
+    const { op, version } = servedOperation(requested, now);
+    const throttled = account && throttleError(account, now);
+    if (throttled) {
+      entry.throttled = true;
+      return errorAnswer(sim, throttled, account);
+    }
+    if (account) recordCall(account, now);
+    const decision = sim.faults.evaluate({
+      method: op.method,
+      path: op.path,
+      versionedPath: op.versionedPath,
+      body: op.matchText,
+      envelope: false,
+    }, item);
+    entry.faults.push(...decision.fired);
+    return withFaults(sim, account, decision, (allowed) =>
+      answering(sim, account, () => ({
+        status: 200,
+        body: route(sim, ctx, op, version, commit && allowed),
+        headers: usageOf(sim, account),
+      })));
+  });
 }

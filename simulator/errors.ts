@@ -12,6 +12,9 @@ export interface GraphErrorInit {
   status?: number;
   transient?: boolean;
   headers?: Record<string, string>;
+  /** What Meta shows people (error_user_title / error_user_msg), for the errors that carry it. */
+  userTitle?: string;
+  userMsg?: string;
 }
 
 export class GraphError extends Error {
@@ -21,6 +24,8 @@ export class GraphError extends Error {
   readonly status: number;
   readonly transient: boolean;
   readonly headers: Record<string, string>;
+  readonly userTitle?: string;
+  readonly userMsg?: string;
 
   constructor(init: GraphErrorInit) {
     super(init.message);
@@ -30,6 +35,8 @@ export class GraphError extends Error {
     this.status = init.status ?? 400;
     this.transient = init.transient ?? false;
     this.headers = init.headers ?? {};
+    this.userTitle = init.userTitle;
+    this.userMsg = init.userMsg;
   }
 }
 
@@ -40,6 +47,8 @@ export interface GraphErrorBody {
     code: number;
     error_subcode?: number;
     is_transient: boolean;
+    error_user_title?: string;
+    error_user_msg?: string;
     fbtrace_id: string;
   };
 }
@@ -52,6 +61,8 @@ export function errorBody(e: GraphError, fbtraceId: string): GraphErrorBody {
       code: e.code,
       ...(e.subcode === undefined ? {} : { error_subcode: e.subcode }),
       is_transient: e.transient,
+      ...(e.userTitle === undefined ? {} : { error_user_title: e.userTitle }),
+      ...(e.userMsg === undefined ? {} : { error_user_msg: e.userMsg }),
       fbtrace_id: fbtraceId,
     },
   };
@@ -100,6 +111,44 @@ export const errors = {
   },
   invalidParam(detail: string): GraphError {
     return new GraphError({ code: 100, message: `(#100) ${detail}` });
+  },
+  /** A value outside a parameter's enum, worded as Meta's typed-parameter errors. */
+  notOneOf(name: string, allowed: readonly string[]): GraphError {
+    return errors.invalidParam(`Param ${name} must be one of {${allowed.join(", ")}}`);
+  },
+  /**
+   * An ads validation failure: "Invalid parameter" with a subcode and, where known, the words
+   * Meta shows people (Marketing API error reference; examples in the business SDKs' issues).
+   */
+  invalidAdsParam(subcode: number, user?: { title: string; msg: string }): GraphError {
+    return new GraphError({
+      code: 100,
+      subcode,
+      message: "Invalid parameter",
+      userTitle: user?.title,
+      userMsg: user?.msg,
+    });
+  },
+  /** A create naming a parent (campaign_id, adset_id) that does not exist, is not visible or is gone. */
+  parentMissing(param: string, id: string): GraphError {
+    return new GraphError({
+      code: 100,
+      subcode: 33,
+      message: `(#100) Param ${param}: object with ID '${id}' does not exist, cannot be loaded ` +
+        "due to missing permissions, or is deleted or archived",
+    });
+  },
+  /** A retired version (Ads API wording; facebook-python-business-sdk issue #356). */
+  deprecatedVersion(latest: string): GraphError {
+    return new GraphError({
+      code: 2635,
+      message: "(#2635) You are calling a deprecated version of the Ads API. " +
+        `Please update to the latest version: ${latest}.`,
+    });
+  },
+  /** A legacy protocol feature Meta removed (legacy.ts). */
+  legacyFeatureRemoved(message: string): GraphError {
+    return new GraphError({ code: 100, message: `(#100) ${message}` });
   },
   tokenMissing(): GraphError {
     return new GraphError({

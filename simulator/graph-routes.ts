@@ -7,6 +7,7 @@
 
 import type { AuthContext } from "./auth.ts";
 import { metaTime } from "./clock.ts";
+import { validateCreate } from "./create-rules.ts";
 import { errors } from "./errors.ts";
 import { passes, readFilters } from "./filtering.ts";
 import { amountSpentCents, insights } from "./insights.ts";
@@ -28,9 +29,9 @@ import {
   ENTITY_STATUSES,
   type EntityStatus,
   type EntityType,
-  isLive,
   numericAccountId,
 } from "./store.ts";
+import { unversioned, versionOf } from "./versions.ts";
 
 /** One Graph call, from a plain HTTP request or a batch item. */
 export interface Operation {
@@ -39,17 +40,14 @@ export interface Operation {
   path: string;
   /** Path as sent, e.g. /v21.0/act_1/adsets. */
   versionedPath: string;
+  /** The version the path names (a batch item's defaults to its envelope's); null = none. */
+  requestedVersion: string | null;
   params: Params;
   /** Absolute URL of the path and the parameters that paging links repeat. */
   linkBase: string;
   linkParams: Params;
   /** Query string and body text, what fault rules' `match` searches. */
   matchText: string;
-}
-
-/** The path without its /vNN.N prefix (unversioned paths are served too, as Meta does). */
-export function unversioned(path: string): string {
-  return path.replace(/^\/v\d+\.\d+(?=\/|$)/, "") || "/";
 }
 
 export function makeOperation(
@@ -60,6 +58,7 @@ export function makeOperation(
   bodyText: string,
   serverUrl: string,
   ctx: AuthContext,
+  defaultVersion: string | null = null,
 ): Operation {
   const path = unversioned(versionedPath);
   const linkParams: Params = Object.fromEntries(new URLSearchParams(query));
@@ -69,6 +68,7 @@ export function makeOperation(
     method: method.toUpperCase(),
     path,
     versionedPath,
+    requestedVersion: versionOf(versionedPath) ?? defaultVersion,
     params,
     linkBase: serverUrl + versionedPath,
     linkParams,
@@ -97,11 +97,23 @@ const RESERVED = new Set([
   "status",
   "campaign_id",
   "adset_id",
+  // Legacy protocol parameters (legacy.ts), never object fields.
   "method",
+  "date_format",
+  "callback",
 ]);
 
-/** Runs the operation; `commit` false answers as if it succeeded but stores nothing. */
-export function route(sim: SimState, ctx: AuthContext, op: Operation, commit: boolean): unknown {
+/**
+ * Runs the operation as `version` (the served version it resolved to); `commit` false answers as
+ * if it succeeded but stores nothing.
+ */
+export function route(
+  sim: SimState,
+  ctx: AuthContext,
+  op: Operation,
+  version: string,
+  commit: boolean,
+): unknown {
   const [node, edge, ...rest] = op.path.split("/").filter(Boolean);
   if (rest.length) throw errors.unknownPath(`/${rest.join("/")}`);
   if (!node) {
@@ -109,7 +121,7 @@ export function route(sim: SimState, ctx: AuthContext, op: Operation, commit: bo
     throw errors.unknownPath(op.path);
   }
   return node.startsWith("act_")
-    ? accountRoute(sim, op, visibleAccount(sim, ctx, node, op.method), edge, commit)
+    ? accountRoute(sim, op, visibleAccount(sim, ctx, node, op.method), edge, version, commit)
     : entityRoute(sim, op, visibleEntity(sim, ctx, node, op.method), edge, commit);
 }
 
@@ -130,6 +142,7 @@ function accountRoute(
   op: Operation,
   account: Account,
   edge: string | undefined,
+  version: string,
   commit: boolean,
 ): unknown {
   const type = edge ? EDGE_TYPES[edge] : undefined;
@@ -137,7 +150,7 @@ function accountRoute(
     return pick(accountRecord(sim, account, fieldsParam(op.params)), fieldsParam(op.params));
   }
   if (type && op.method === "GET") return list(sim, op, type, (e) => e.accountId === account.id);
-  if (type && op.method === "POST") return create(sim, account, type, op.params, commit);
+  if (type && op.method === "POST") return create(sim, account, type, op.params, version, commit);
   if (edge === "insights" && op.method === "GET") {
     return insights(sim, { level: "account", account }, op.params, nextUrl(op));
   }
@@ -243,11 +256,11 @@ function list(
   };
 }
 
-function readStatus(params: Params, allowed: readonly EntityStatus[]): EntityStatus | undefined {
+function readStatus(params: Params): EntityStatus | undefined {
   const status = stringParam(params, "status");
   if (status === undefined) return undefined;
-  if (!allowed.includes(status as EntityStatus)) {
-    throw errors.invalidParam(`Param status must be one of {${allowed.join(", ")}}`);
+  if (!ENTITY_STATUSES.includes(status as EntityStatus)) {
+    throw errors.notOneOf("status", ENTITY_STATUSES);
   }
   return status as EntityStatus;
 }
@@ -262,51 +275,19 @@ function storedParams(params: Params): Record<string, unknown> {
   return out;
 }
 
-/** The live parent named by `key`: ad sets need a campaign, ads an ad set, in the same account. */
-function requireParent(
-  sim: SimState,
-  account: Account,
-  params: Params,
-  key: string,
-  type: EntityType,
-): Entity {
-  const id = stringParam(params, key);
-  if (!id) throw errors.requiredParam(key);
-  const parent = sim.store.entities.get(id);
-  if (!parent || parent.type !== type || parent.accountId !== account.id || !isLive(parent)) {
-    throw errors.invalidParam(
-      `Param ${key} must be the id of an existing, not deleted or archived ${type} of ${account.id}`,
-    );
-  }
-  return parent;
-}
-
+/** A create: Meta's rules for the type (create-rules.ts), the account's limits, then the object. */
 function create(
   sim: SimState,
   account: Account,
   type: EntityType,
   params: Params,
+  version: string,
   commit: boolean,
 ): unknown {
   sim.store.assertWritable(account);
-  const name = stringParam(params, "name");
-  if (!name) throw errors.requiredParam("name");
-  const status = readStatus(params, ["ACTIVE", "PAUSED"]) ?? "ACTIVE";
-  if (type === "campaign" && !stringParam(params, "objective")) {
-    throw errors.requiredParam("objective");
-  }
-  const parent = type === "adset"
-    ? requireParent(sim, account, params, "campaign_id", "campaign")
-    : type === "ad"
-    ? requireParent(sim, account, params, "adset_id", "adset")
-    : null;
-  if (type === "ad") {
-    if (params.creative === undefined) throw errors.requiredParam("creative");
-    const creative = jsonParam(params, "creative") as { creative_id?: unknown } | null;
-    if (!creative || typeof creative !== "object" || !creative.creative_id) {
-      throw errors.invalidParam('Param creative must be an object like {"creative_id": "<id>"}');
-    }
-  }
+  const parent = validateCreate(sim.store, account, type, params, version);
+  const name = stringParam(params, "name")!;
+  const status = (stringParam(params, "status") || "ACTIVE") as EntityStatus;
   const stored = storedParams(params);
   sim.store.assertRoomFor(account, type, parent?.id ?? null);
   if (hasExecutionOption(params, "validate_only")) return { success: true };
@@ -338,7 +319,7 @@ function update(
 ): unknown {
   sim.store.assertWritable(account);
   if (e.status === "DELETED") throw errors.objectMissing(e.id, "POST");
-  const status = readStatus(params, ENTITY_STATUSES);
+  const status = readStatus(params);
   if (e.status === "ARCHIVED" && status && status !== "ARCHIVED" && status !== "DELETED") {
     throw errors.invalidParam("An archived object can only be deleted");
   }
@@ -370,7 +351,10 @@ function remove(
   return { success: true };
 }
 
-/** GET /?ids=a,b,c: at most 50 ids, and one unknown id fails the whole read (Meta's #803). */
+/**
+ * GET /?ids=a,b,c (until Meta removed it, legacy.ts): at most 50 ids, and one unknown id fails
+ * the whole read (Meta's #803).
+ */
 function multiRead(sim: SimState, ctx: AuthContext, params: Params): unknown {
   const ids = listParam(params, "ids") ?? [];
   if (ids.length > 50) throw errors.tooManyIds(ids.length);

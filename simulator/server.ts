@@ -3,8 +3,16 @@
 import { authenticate } from "./auth.ts";
 import { runBatch } from "./batch.ts";
 import { handleControl } from "./control.ts";
-import { accountOf, answering, type Outcome, runOperation, sleep, withFaults } from "./dispatch.ts";
-import { makeOperation, unversioned } from "./graph-routes.ts";
+import {
+  accountOf,
+  answering,
+  type Outcome,
+  runOperation,
+  servedOperation,
+  sleep,
+  withFaults,
+} from "./dispatch.ts";
+import { makeOperation } from "./graph-routes.ts";
 import { readParams } from "./params.ts";
 import { SimState } from "./state.ts";
 import { usageHeaders } from "./usage.ts";
@@ -47,23 +55,25 @@ async function graphOutcome(
   const entry = sim.log.begin(req.method, url.pathname, new Date(sim.clock.now()).toISOString());
   const outcome = await answering(sim, undefined, async () => {
     const ctx = await authenticate(sim.store, params, req.headers);
+    const op = makeOperation(
+      req.method,
+      url.pathname,
+      url.search.slice(1),
+      params,
+      bodyText,
+      serverUrl,
+      ctx,
+    );
     // Meta takes a batch as a POST with a `batch` parameter (docs post it to / or /me).
     if (req.method !== "POST" || params.batch === undefined) {
-      const op = makeOperation(
-        req.method,
-        url.pathname,
-        url.search.slice(1),
-        params,
-        bodyText,
-        serverUrl,
-        ctx,
-      );
       return runOperation(sim, ctx, op, entry, true);
     }
+    // The envelope's own version and legacy features; its items default to its version.
+    servedOperation(op, sim.clock.now());
     const account = accountOf(sim, ctx);
     const decision = sim.faults.evaluate({
       method: "POST",
-      path: unversioned(url.pathname),
+      path: op.path,
       versionedPath: url.pathname,
       body: bodyText,
       envelope: true,
@@ -73,8 +83,7 @@ async function graphOutcome(
       sim,
       account,
       decision,
-      (commit) =>
-        answering(sim, account, () => runBatch(sim, ctx, params, serverUrl, entry, commit)),
+      (commit) => answering(sim, account, () => runBatch(sim, ctx, op, serverUrl, entry, commit)),
     );
     return outcome === "dropped" || !account
       ? outcome

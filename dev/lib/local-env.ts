@@ -1,6 +1,7 @@
 // The local stack's fixed settings, like `supabase start`'s: a known JWT secret and the anon and
 // service-role keys signed with it (HS256, as Supabase's legacy keys are). Local use only.
 import * as jose from "jose";
+import { defaultGraphApiVersion } from "../../supabase/functions/_shared/config.ts";
 
 export const localJwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";
 export const localTokenEncryptionKey =
@@ -33,7 +34,8 @@ export async function localKeys(): Promise<{ anonKey: string; serviceRoleKey: st
   };
 }
 
-export const graphApiVersion = "v21.0";
+/** The Graph API version the local stack's functions speak: adrail's one constant. */
+export const graphApiVersion = defaultGraphApiVersion;
 
 /** What Supabase would inject into the functions, plus adrail's own settings, for a local run. */
 export function functionsEnv(databaseUrl: string, graphBaseUrl: string): Record<string, string> {

@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
-import { withSim } from "./helpers.ts";
+import { ADSET, CAMPAIGN, form, VERSION, withSim } from "./helpers.ts";
+
+/** An ad-set item body: Meta's required fields, then the test's own (references stay raw). */
+const adsetBody = (rest: string) => `${form(ADSET)}&${rest}`;
 
 const campaignItem = (name = "c") => ({
   method: "POST",
   name: "campaign",
   omit_response_on_success: false,
-  relative_url: "v21.0/act_1/campaigns",
-  body: `name=${name}&objective=OUTCOME_SALES&status=PAUSED`,
+  relative_url: `${VERSION}/act_1/campaigns`,
+  body: form({ ...CAMPAIGN, name, status: "PAUSED" }),
 });
 
 Deno.test("batch: more than 50 items is an error", () =>
@@ -29,15 +32,19 @@ Deno.test("batch: references, depends_on, per-item answers in order", () =>
       {
         method: "POST",
         name: "adset",
-        relative_url: "v21.0/act_1/adsets",
-        body: "name=s&campaign_id={result=campaign:$.id}",
+        relative_url: `${VERSION}/act_1/adsets`,
+        body: adsetBody("name=s&campaign_id={result=campaign:$.id}"),
       },
       {
         method: "POST",
-        relative_url: "v21.0/act_1/ads",
+        relative_url: `${VERSION}/act_1/ads`,
         body: 'name=a&adset_id={result=adset:$.id}&creative={"creative_id":"7"}',
       },
-      { method: "GET", relative_url: "v21.0/act_1/ads?fields=name,adset_id", depends_on: "adset" },
+      {
+        method: "GET",
+        relative_url: `${VERSION}/act_1/ads?fields=name,adset_id`,
+        depends_on: "adset",
+      },
     ]);
     assert.equal(res.status, 200);
     const [campaign, adset, ad, list] = res.items;
@@ -80,7 +87,7 @@ Deno.test("batch: an item whose dependency failed fails too", () =>
         method: "POST",
         name: "adset",
         relative_url: "act_1/adsets",
-        body: "name=s&campaign_id={result=campaign:$.id}",
+        body: adsetBody("name=s&campaign_id={result=campaign:$.id}"),
       },
       { method: "GET", relative_url: "act_1?fields=name", depends_on: "adset" },
       { method: "GET", relative_url: "act_1?fields=name" },
@@ -95,12 +102,12 @@ Deno.test("batch: an item whose dependency failed fails too", () =>
 Deno.test("batch: only one ad set per campaign; the extra ad-set items fail", () =>
   withSim(async (h) => {
     await h.account();
-    const campaign = await h.create("campaigns", { name: "c", objective: "OUTCOME_SALES" });
-    const other = await h.create("campaigns", { name: "d", objective: "OUTCOME_SALES" });
+    const campaign = await h.create("campaigns", { ...CAMPAIGN, name: "c" });
+    const other = await h.create("campaigns", { ...CAMPAIGN, name: "d" });
     const adset = (n: string, c: string) => ({
       method: "POST",
       relative_url: "act_1/adsets",
-      body: `name=${n}&campaign_id=${c}`,
+      body: adsetBody(`name=${n}&campaign_id=${c}`),
     });
     const res = await h.batch([adset("s1", campaign), adset("s2", campaign), adset("s3", other)]);
     assert.equal(res.items[0]?.code, 200);
@@ -124,12 +131,12 @@ Deno.test("batch: faults apply per item; a dropped item is applied and comes bac
       },
     ]);
     const campaigns = await Promise.all(
-      ["a", "b", "c"].map((n) => h.create("campaigns", { name: n, objective: "OUTCOME_SALES" })),
+      ["a", "b", "c"].map((n) => h.create("campaigns", { ...CAMPAIGN, name: n })),
     );
     const res = await h.batch(campaigns.map((c, i) => ({
       method: "POST",
       relative_url: "act_1/adsets",
-      body: `name=s${i + 1}&campaign_id=${c}`,
+      body: adsetBody(`name=s${i + 1}&campaign_id=${c}`),
     })));
     assert.equal(res.items[0]?.code, 200);
     assert.equal(res.items[1], null);
@@ -156,15 +163,15 @@ Deno.test("batch: faults apply per item; a dropped item is applied and comes bac
 Deno.test("batch: JSON body and the versioned batch path are accepted", () =>
   withSim(async (h) => {
     await h.account();
-    const res = await fetch(`${h.url}/v21.0/`, {
+    const res = await fetch(`${h.url}/${VERSION}/`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
         access_token: "token-1",
         batch: [{
           method: "POST",
-          relative_url: "/v21.0/act_1/campaigns",
-          body: { name: "j", objective: "OUTCOME_SALES" },
+          relative_url: `/${VERSION}/act_1/campaigns`,
+          body: { ...CAMPAIGN, name: "j" },
         }],
       }),
     });

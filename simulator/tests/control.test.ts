@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { withSim } from "./helpers.ts";
+import { ADSET, CAMPAIGN, VERSION, withSim } from "./helpers.ts";
 
 Deno.test("state: every object with parent, status, deleted flag, and counts", () =>
   withSim(async (h) => {
     await h.account();
     await h.account("act_2", { token: "t2" });
     const t = await h.tree();
-    const extra = await h.create("adsets", { name: "x", campaign_id: t.campaign });
+    const extra = await h.create("adsets", { ...ADSET, name: "x", campaign_id: t.campaign });
     await h.graph("DELETE", extra);
     const state = await h.control("GET", "state?account=act_1");
     assert.equal(state.accounts.length, 1);
@@ -44,13 +44,13 @@ Deno.test("status: changes on Meta's side show in reads; clock set and advance",
       (await h.graph("GET", t.ad, { fields: "effective_status" })).body.effective_status,
       "ADSET_PAUSED",
     );
-    const set = await h.control("POST", "clock", { now: "2030-01-01T00:00:00Z" });
-    assert.match(set.now, /^2030-01-01T00:00:0/);
+    const set = await h.control("POST", "clock", { now: "2026-12-01T00:00:00Z" });
+    assert.match(set.now, /^2026-12-01T00:00:0/);
     const moved = await h.control("POST", "clock", { advanceSeconds: 3600 });
-    assert.match(moved.now, /^2030-01-01T01:00:0/);
-    const created = await h.create("campaigns", { name: "later", objective: "OUTCOME_SALES" });
+    assert.match(moved.now, /^2026-12-01T01:00:0/);
+    const created = await h.create("campaigns", { ...CAMPAIGN, name: "later" });
     const read = await h.graph("GET", created, { fields: "created_time" });
-    assert.match(read.body.created_time, /^2030-01-01T01:00:0\d\+0000$/);
+    assert.match(read.body.created_time, /^2026-12-01T01:00:0\d\+0000$/);
   }));
 
 Deno.test("requests log, and reset empties everything", () =>
@@ -69,8 +69,8 @@ Deno.test("requests log, and reset empties everything", () =>
         r: Record<string, unknown>,
       ) => [r.method, r.path, r.status, r.batchSize, r.faults]),
       [
-        ["GET", "/v21.0/act_1", 500, null, [{ rule: 0, effect: "error" }]],
-        ["POST", "/v21.0/", 200, 2, []],
+        ["GET", `/${VERSION}/act_1`, 500, null, [{ rule: 0, effect: "error" }]],
+        ["POST", `/${VERSION}/`, 200, 2, []],
       ],
     );
     assert.deepEqual(await h.control("POST", "reset"), { ok: true });

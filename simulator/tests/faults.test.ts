@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { withSim } from "./helpers.ts";
+import { CAMPAIGN, form, VERSION, withSim } from "./helpers.ts";
 
-const newCampaign = { name: "c", objective: "OUTCOME_SALES" };
+const newCampaign = { ...CAMPAIGN, name: "c" };
 
 Deno.test("fault error: code, subcode, transient, status; nth and times", () =>
   withSim(async (h) => {
@@ -71,13 +71,10 @@ Deno.test("applyThenDrop: the write is applied, the client's fetch rejects", () 
     await h.account();
     await h.faults([{ method: "POST", path: "/campaigns$", effect: { applyThenDrop: true } }]);
     await assert.rejects(
-      fetch(`${h.url}/v21.0/act_1/campaigns`, {
+      fetch(`${h.url}/${VERSION}/act_1/campaigns`, {
         method: "POST",
-        body: new URLSearchParams({
-          access_token: "token-1",
-          name: "lost",
-          objective: "OUTCOME_SALES",
-        }),
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: form({ ...CAMPAIGN, access_token: "token-1", name: "lost" }),
       }),
       TypeError,
     );
@@ -109,10 +106,7 @@ Deno.test("delayMs delays the answer; suspendAccount disables the account from t
     const t0 = performance.now();
     assert.equal((await h.graph("GET", "act_1")).status, 200);
     assert.ok(performance.now() - t0 >= 140);
-    const res = await h.graph("POST", "act_1/campaigns", {
-      name: "suspend",
-      objective: "OUTCOME_SALES",
-    });
+    const res = await h.graph("POST", "act_1/campaigns", { ...CAMPAIGN, name: "suspend" });
     assert.equal(res.body.error.code, 200);
     assert.equal(
       (await h.graph("GET", "act_1", { fields: "account_status" })).body.account_status,
@@ -133,7 +127,7 @@ Deno.test("a rule with a path that matches / applies to the batch envelope itsel
     const item = {
       method: "POST",
       relative_url: "act_1/campaigns",
-      body: "name=x&objective=OUTCOME_SALES",
+      body: form({ ...CAMPAIGN, name: "x" }),
     };
     const res = await h.batch([item]);
     assert.equal(res.status, 503);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { type Harness, withSim } from "./helpers.ts";
 
-const START = "2024-03-10T12:00:00Z";
+// VERSION (v27.0) is served on these days (released 2026-11-04, versions.ts).
+const START = "2026-11-10T12:00:00Z";
 const DAY = 86_400;
 
 async function daily(
@@ -32,20 +33,20 @@ async function setup(h: Harness, days: number) {
 
 Deno.test("insights: daily rows only on days the ad was ACTIVE", () =>
   withSim(async (h) => {
-    const { ad, campaign } = await setup(h, 3); // now 2024-03-13
+    const { ad, campaign } = await setup(h, 3); // now 2026-11-13
     await h.control("POST", "status", { id: campaign, status: "PAUSED" });
-    await h.control("POST", "clock", { advanceSeconds: 2 * DAY }); // now 2024-03-15, paused since the 13th
+    await h.control("POST", "clock", { advanceSeconds: 2 * DAY }); // now 2026-11-15, paused since the 13th
     await h.control("POST", "status", { id: campaign, status: "ACTIVE" });
-    const rows = await daily(h, ad, "2024-03-08", "2024-03-20");
+    const rows = await daily(h, ad, "2026-11-08", "2026-11-20");
     assert.deepEqual(rows.map((r) => r.date_start), [
-      "2024-03-10",
-      "2024-03-11",
-      "2024-03-12",
-      "2024-03-13",
-      "2024-03-15",
+      "2026-11-10",
+      "2026-11-11",
+      "2026-11-12",
+      "2026-11-13",
+      "2026-11-15",
     ]);
     const row = rows[0];
-    assert.equal(row.date_stop, "2024-03-10");
+    assert.equal(row.date_stop, "2026-11-10");
     for (const f of ["impressions", "clicks", "reach"]) assert.match(row[f] as string, /^\d+$/);
     assert.match(row.spend as string, /^\d+\.\d{2}$/);
     assert.deepEqual((row.actions as { action_type: string }[])[0].action_type, "link_click");
@@ -59,7 +60,7 @@ Deno.test("insights: deterministic per (entity, day) for a seed", async () => {
     let rows: unknown;
     return withSim(async (h) => {
       const { ad } = await setup(h, 10);
-      rows = await daily(h, ad, "2024-03-10", "2024-03-15");
+      rows = await daily(h, ad, "2026-11-10", "2026-11-15");
     }, { seed }).then(() => rows);
   };
   const a = await read(5), b = await read(5), c = await read(6);
@@ -69,25 +70,25 @@ Deno.test("insights: deterministic per (entity, day) for a seed", async () => {
 
 Deno.test("insights: recent days are restated after the clock moves, older ones stay", () =>
   withSim(async (h) => {
-    const { ad } = await setup(h, 6); // now 2024-03-16
-    const before = await daily(h, ad, "2024-03-11", "2024-03-15");
+    const { ad } = await setup(h, 6); // now 2026-11-16
+    const before = await daily(h, ad, "2026-11-11", "2026-11-15");
     await h.control("POST", "clock", { advanceSeconds: DAY });
-    const after = await daily(h, ad, "2024-03-11", "2024-03-15");
+    const after = await daily(h, ad, "2026-11-11", "2026-11-15");
     const byDay = (rows: Record<string, unknown>[], day: string) =>
       rows.find((r) => r.date_start === day);
     assert.deepEqual(
-      byDay(before, "2024-03-11"),
-      byDay(after, "2024-03-11"),
+      byDay(before, "2026-11-11"),
+      byDay(after, "2026-11-11"),
       "settled days do not move",
     );
     assert.notDeepEqual(
-      byDay(before, "2024-03-15"),
-      byDay(after, "2024-03-15"),
+      byDay(before, "2026-11-15"),
+      byDay(after, "2026-11-15"),
       "yesterday is restated",
     );
     assert.ok(
-      Number(byDay(after, "2024-03-15")!.impressions) >
-        Number(byDay(before, "2024-03-15")!.impressions),
+      Number(byDay(after, "2026-11-15")!.impressions) >
+        Number(byDay(before, "2026-11-15")!.impressions),
     );
   }));
 
@@ -100,12 +101,12 @@ Deno.test("insights: levels, aggregation, and deleted/archived entities", () =>
     await h.control("POST", "clock", { advanceSeconds: 4 * DAY });
     await h.graph("DELETE", gone.ad);
 
-    const ownRows = await daily(h, gone.ad, "2024-03-10", "2024-03-14");
+    const ownRows = await daily(h, gone.ad, "2026-11-10", "2026-11-14");
     assert.equal(ownRows.length, 5, "a deleted ad's insights stay readable by its id");
 
     const ads = async (extra: Record<string, unknown>) =>
       new Set(
-        (await daily(h, "act_1", "2024-03-10", "2024-03-14", {
+        (await daily(h, "act_1", "2026-11-10", "2026-11-14", {
           level: "ad",
           fields: "ad_id,impressions",
           ...extra,
@@ -121,10 +122,10 @@ Deno.test("insights: levels, aggregation, and deleted/archived entities", () =>
     );
 
     const total = await h.graph("GET", `${keep.campaign}/insights`, {
-      time_range: { since: "2024-03-10", until: "2024-03-14" },
+      time_range: { since: "2026-11-10", until: "2026-11-14" },
       fields: "impressions,campaign_id",
     });
-    const perDay = await daily(h, keep.ad, "2024-03-10", "2024-03-14");
+    const perDay = await daily(h, keep.ad, "2026-11-10", "2026-11-14");
     assert.equal(total.body.data.length, 1);
     assert.equal(total.body.data[0].campaign_id, keep.campaign);
     assert.equal(

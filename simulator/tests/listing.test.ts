@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { TOKEN, withSim } from "./helpers.ts";
+import { CAMPAIGN, TOKEN, VERSION, withSim } from "./helpers.ts";
 
 Deno.test("cursor paging with limit, after, paging.cursors and paging.next", () =>
   withSim(async (h) => {
     await h.account();
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      ids.push(await h.create("campaigns", { name: `c${i}`, objective: "OUTCOME_SALES" }));
+      ids.push(await h.create("campaigns", { ...CAMPAIGN, name: `c${i}` }));
     }
     const first = await h.graph("GET", "act_1/campaigns", { fields: "name", limit: "3" });
     assert.deepEqual(
@@ -20,7 +20,7 @@ Deno.test("cursor paging with limit, after, paging.cursors and paging.next", () 
     let next: string | undefined = first.body.paging.next;
     while (next) {
       assert.ok(
-        next.startsWith(`${h.url}/v21.0/act_1/campaigns?`) &&
+        next.startsWith(`${h.url}/${VERSION}/act_1/campaigns?`) &&
           next.includes(`access_token=${TOKEN}`),
       );
       const page = await (await fetch(next)).json();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { withSim } from "./helpers.ts";
+import { CAMPAIGN, withSim } from "./helpers.ts";
 
 Deno.test("usage headers come with ordinary answers", () =>
   withSim(async (h) => {
@@ -18,7 +18,7 @@ Deno.test("rateLimit: Meta's error and headers, a throttle window until the rega
   withSim(async (h) => {
     await h.account();
     await h.faults([{ method: "POST", times: 1, effect: { rateLimit: { regainSeconds: 300 } } }]);
-    const res = await h.graph("POST", "act_1/campaigns", { name: "x", objective: "OUTCOME_SALES" });
+    const res = await h.graph("POST", "act_1/campaigns", { ...CAMPAIGN, name: "x" });
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 80004);
     assert.equal(res.body.error.error_subcode, 2446079);

@@ -3,8 +3,8 @@
 // act on it.
 import { graphSettings } from "./config.ts";
 import { db } from "./db.ts";
+import { AdrailError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
-import { HttpError } from "./http.ts";
 import { decryptSecret } from "./token-crypto.ts";
 
 export type AdAccountRole = "owner" | "approver" | "launcher" | "viewer";
@@ -36,7 +36,10 @@ async function withGraphClient(account: StoredAccount): Promise<AdAccountAccess>
   };
 }
 
-/** The account, if `userId` is a member in one of `roles`; 403 otherwise (whether or not it exists). */
+/**
+ * The account, if `userId` is a member in one of `roles`; `forbidden` otherwise (whether or not it
+ * exists).
+ */
 export async function adAccountForMember(
   userId: string,
   platformAccountId: string,
@@ -49,7 +52,7 @@ export async function adAccountForMember(
     where a.platform = 'facebook' and a.platform_account_id = ${platformAccountId}
       and m.user_id = ${userId} and m.role = any(${roles})`;
   if (!account) {
-    throw new HttpError(403, "forbidden", `${platformAccountId} is not one of your ad accounts`);
+    throw new AdrailError("forbidden", `${platformAccountId} is not one of your ad accounts`);
   }
   return await withGraphClient(account);
 }
@@ -59,6 +62,6 @@ export async function adAccountById(id: string): Promise<AdAccountAccess> {
   const [account] = await db()<StoredAccount[]>`
     select id, platform_account_id, access_token_ciphertext, app_secret_ciphertext
     from public.ad_accounts where id = ${id}`;
-  if (!account) throw new HttpError(404, "not_found", `ad account ${id} not found`);
+  if (!account) throw new AdrailError("not_found", `ad account ${id} not found`);
   return await withGraphClient(account);
 }

@@ -3,8 +3,8 @@
 import { z } from "zod";
 import { graphSettings } from "./config.ts";
 import { db, sqlState } from "./db.ts";
+import { AdrailError, metaError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
-import { HttpError, metaFailure } from "./http.ts";
 import { retryRead } from "./retry.ts";
 import { encryptSecret } from "./token-crypto.ts";
 
@@ -22,7 +22,12 @@ export type AdAccountView = {
   currency: string | null;
   accountStatus: number | null;
   role: string;
+  /** The object limits pre-creation verification holds launches to (ad_accounts columns). */
+  limits: AccountObjectLimits;
 };
+
+/** Live (non-deleted) objects a launch may bring the account up to. */
+export type AccountObjectLimits = { campaigns: number; adSets: number; ads: number };
 
 type MetaAdAccount = { id: string; name?: string; currency?: string; account_status?: number };
 
@@ -40,23 +45,26 @@ export async function connectAdAccount(
       fields: "id,name,account_status,currency",
     })
   );
-  if (!read.ok) throw metaFailure(read.error, "Meta rejected the access token for this ad account");
+  // A refusal is meta_rejected; a rate limit or an outage that outlasts the retries is
+  // meta_unavailable (try again), never a verdict on the token.
+  if (!read.ok) throw metaError(read.error, "Meta rejected the access token for this ad account");
 
   const account = read.data;
-  const id = await storeConnectedAccount(userId, input, account).catch((error) => {
+  const stored = await storeConnectedAccount(userId, input, account).catch((error) => {
     // A JWT can outlive its user (deleted since it was issued): no user, no account.
     if (sqlState(error) === "23503") {
-      throw new HttpError(401, "unauthorized", "the signed-in user no longer exists");
+      throw new AdrailError("unauthorized", "the signed-in user no longer exists");
     }
     throw error;
   });
   return {
-    id,
+    id: stored.id,
     platformAccountId: input.platformAccountId,
     name: account.name ?? null,
     currency: account.currency ?? null,
     accountStatus: account.account_status ?? null,
     role: "owner",
+    limits: stored.limits,
   };
 }
 
@@ -65,11 +73,11 @@ async function storeConnectedAccount(
   userId: string,
   input: ConnectAdAccountInput,
   account: MetaAdAccount,
-): Promise<string> {
+): Promise<{ id: string; limits: AccountObjectLimits }> {
   const tokenCiphertext = await encryptSecret(input.accessToken);
   const appSecretCiphertext = input.appSecret ? await encryptSecret(input.appSecret) : null;
   return await db().begin(async (sql) => {
-    const [saved] = await sql<{ id: string }[]>`
+    const [saved] = await sql<{ id: string; limits: AccountObjectLimits }[]>`
       insert into public.ad_accounts (
         user_id, platform, platform_account_id, name, currency, account_status,
         access_token_ciphertext, app_secret_ciphertext, token_validated_at
@@ -83,19 +91,22 @@ async function storeConnectedAccount(
         access_token_ciphertext = excluded.access_token_ciphertext,
         app_secret_ciphertext = excluded.app_secret_ciphertext,
         token_validated_at = excluded.token_validated_at
-      returning id`;
+      returning id, jsonb_build_object(
+        'campaigns', campaign_limit, 'adSets', ad_set_limit, 'ads', ad_limit) as limits`;
     await sql`
       insert into public.ad_account_members (ad_account_id, user_id, role)
       values (${saved.id}, ${userId}, 'owner')
       on conflict (ad_account_id, user_id) do update set role = 'owner'`;
-    return saved.id;
+    return saved;
   });
 }
 
 export async function listAdAccounts(userId: string): Promise<AdAccountView[]> {
   return await db()<AdAccountView[]>`
     select a.id, a.platform_account_id as "platformAccountId", a.name, a.currency,
-           a.account_status as "accountStatus", m.role
+           a.account_status as "accountStatus", m.role,
+           jsonb_build_object('campaigns', a.campaign_limit, 'adSets', a.ad_set_limit,
+             'ads', a.ad_limit) as limits
     from public.ad_accounts a
     join public.ad_account_members m on m.ad_account_id = a.id
     where m.user_id = ${userId}

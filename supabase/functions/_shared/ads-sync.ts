@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { type FinalSyncReport, processFinalSyncs } from "./atomic-status-handler.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
-import { metaFailure } from "./http.ts";
+import { metaError } from "./errors.ts";
 import { type DateRange, rangeEndingAt } from "./insights.ts";
 import { syncDailyMetrics } from "./metrics-sync.ts";
 
@@ -56,13 +56,13 @@ export async function syncAdAccount(
   const finalSyncsOwed = await finalSyncs();
   const entities = await syncEntities(access);
   if (!entities.ok) {
-    throw metaFailure(
+    throw metaError(
       entities.error,
       "Meta refused to list this account's campaigns, ad sets or ads",
     );
   }
   const metrics = await syncDailyMetrics(access, range);
-  if (!metrics.ok) throw metaFailure(metrics.error, "Meta refused this account's insights");
+  if (!metrics.ok) throw metaError(metrics.error, "Meta refused this account's insights");
   const finalSyncsUncovered = await finalSyncs();
 
   return {

@@ -3,7 +3,9 @@
 // for deleted and archived entities) and save them with complete_final_sync, which upserts the
 // metrics, marks the log row completed and stamps the entity in one transaction. Rows are
 // claimed first (skip locked), so two runs never process the same change; a failure is recorded
-// on the row, which stays pending for the next run.
+// on the row, which stays pending for the next run. Every write names the run's claim token: when
+// another run took a row over after our claim expired, the database refuses (ADR02) and this run
+// leaves that row alone, having written nothing.
 import { type AdAccountAccess, adAccountById } from "./ad-account-access.ts";
 import { db, DbErrorCode, sqlState } from "./db.ts";
 import { entityDailyMetrics, rangeEndingAt } from "./insights.ts";
@@ -17,6 +19,8 @@ export type FinalSyncOutcome = {
   completed: boolean;
   days?: number;
   error?: string;
+  /** Another run holds the row now (our claim expired and was taken over): nothing was written. */
+  claimLost?: true;
 };
 
 export type FinalSyncReport = {
@@ -46,9 +50,48 @@ type ClaimedChange = {
   created_at: Date;
 };
 
-async function recordFailure(change: ClaimedChange, error: string): Promise<FinalSyncOutcome> {
-  await db()`select public.mark_final_sync_completed(${change.id}, false, ${error})`;
-  return { ...describe(change), completed: false, error };
+/**
+ * One write fenced on the claim token. ADR02 means another run owns the row now: it is logged
+ * with the log id and answered false (stop, nothing was written), never thrown.
+ */
+async function claimantWrite(
+  change: ClaimedChange,
+  worker: string,
+  write: () => Promise<unknown>,
+): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (sqlState(error) !== DbErrorCode.notClaimant) throw error;
+    log.warn("final sync claim lost: another run owns the row, nothing written", {
+      logId: Number(change.id),
+      worker,
+    });
+    return false;
+  }
+}
+
+function claimLost(change: ClaimedChange): FinalSyncOutcome {
+  return {
+    ...describe(change),
+    completed: false,
+    error: "claim lost to another run",
+    claimLost: true,
+  };
+}
+
+async function recordFailure(
+  change: ClaimedChange,
+  worker: string,
+  error: string,
+): Promise<FinalSyncOutcome> {
+  const owned = await claimantWrite(
+    change,
+    worker,
+    () => db()`select public.mark_final_sync_completed(${change.id}, false, ${error}, ${worker})`,
+  );
+  return owned ? { ...describe(change), completed: false, error } : claimLost(change);
 }
 
 function describe(change: ClaimedChange) {
@@ -74,26 +117,26 @@ async function finalSync(
   );
   if (!metrics.ok) {
     return {
-      outcome: await recordFailure(change, metrics.error.message),
+      outcome: await recordFailure(change, worker, metrics.error.message),
       graphError: metrics.error,
     };
   }
   const sql = db();
   try {
-    await sql`select public.complete_final_sync(${change.id}, ${
-      sql.json(metrics.data)
-    }, ${worker})`;
-    return { outcome: { ...describe(change), completed: true, days: metrics.data.length } };
-  } catch (error) {
-    // Another run took the claim over after ours expired: it owns the row now.
-    if (sqlState(error) === DbErrorCode.notClaimant) {
-      return {
-        outcome: { ...describe(change), completed: false, error: "claim lost to another run" },
-      };
-    }
+    const owned = await claimantWrite(
+      change,
+      worker,
+      () =>
+        sql`select public.complete_final_sync(${change.id}, ${sql.json(metrics.data)}, ${worker})`,
+    );
     return {
-      outcome: await recordFailure(change, error instanceof Error ? error.message : String(error)),
+      outcome: owned
+        ? { ...describe(change), completed: true, days: metrics.data.length }
+        : claimLost(change),
     };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { outcome: await recordFailure(change, worker, message) };
   }
 }
 
@@ -117,7 +160,9 @@ export async function processFinalSyncs(options: FinalSyncOptions): Promise<Fina
       if (graphError?.class === "RATE_LIMIT") {
         // Every further call to this account would be refused too: leave the rest for later.
         for (const waiting of accountChanges.slice(index + 1)) {
-          outcomes.push(await recordFailure(waiting, `not attempted: ${graphError.message}`));
+          outcomes.push(
+            await recordFailure(waiting, worker, `not attempted: ${graphError.message}`),
+          );
         }
         break;
       }

@@ -1,8 +1,8 @@
 // Who is calling: the user id from a Supabase JWT, verified locally with jose (HS256 with the
 // project's JWT secret, or the project's JWKS) instead of an Auth round trip per request.
 import * as jose from "jose";
-import { cronSecret, jwtKeys } from "./config.ts";
-import { HttpError } from "./http.ts";
+import { cronSecret, type JwtKeys, jwtKeys } from "./config.ts";
+import { AdrailError } from "./errors.ts";
 
 export type AuthenticatedUser = { id: string; claims: jose.JWTPayload };
 
@@ -11,12 +11,15 @@ const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 function bearerToken(req: Request): string {
   const header = req.headers.get("Authorization") ?? "";
   const match = header.match(/^Bearer\s+(\S+)$/i);
-  if (!match) throw new HttpError(401, "unauthorized", "missing bearer token");
+  if (!match) throw new AdrailError("unauthorized", "missing bearer token");
   return match[1];
 }
 
-async function verify(token: string): Promise<jose.JWTPayload> {
-  const { secret: jwtSecret, jwks } = jwtKeys();
+/** Verifies a JWT with the project's keys (read first: a missing key is a ConfigError, not a 401). */
+async function verify(
+  token: string,
+  { secret: jwtSecret, jwks }: JwtKeys,
+): Promise<jose.JWTPayload> {
   const header = jose.decodeProtectedHeader(token);
   if (header.alg === "HS256" && jwtSecret) {
     return (await jose.jwtVerify(token, new TextEncoder().encode(jwtSecret), {
@@ -33,14 +36,15 @@ async function verify(token: string): Promise<jose.JWTPayload> {
 /** The signed-in user, or 401. Rejects the anon and service keys: they name no user. */
 export async function authenticateUser(req: Request): Promise<AuthenticatedUser> {
   const token = bearerToken(req);
+  const keys = jwtKeys();
   let claims: jose.JWTPayload;
   try {
-    claims = await verify(token);
+    claims = await verify(token, keys);
   } catch {
-    throw new HttpError(401, "unauthorized", "invalid or expired JWT");
+    throw new AdrailError("unauthorized", "invalid or expired JWT");
   }
   if (claims.role !== "authenticated" || typeof claims.sub !== "string" || !uuid.test(claims.sub)) {
-    throw new HttpError(401, "unauthorized", "the JWT does not name a signed-in user");
+    throw new AdrailError("unauthorized", "the JWT does not name a signed-in user");
   }
   return { id: claims.sub, claims };
 }
@@ -63,18 +67,15 @@ export async function authenticateService(req: Request): Promise<"service_role" 
   const secret = cronSecret();
   const given = req.headers.get("x-cron-secret");
   if (given && secret && await sameSecret(given, secret)) return "cron";
+  const keys = jwtKeys();
   let claims: jose.JWTPayload;
   try {
-    claims = await verify(bearerToken(req));
+    claims = await verify(bearerToken(req), keys);
   } catch {
-    throw new HttpError(401, "unauthorized", "the service-role key or the cron secret is required");
+    throw new AdrailError("unauthorized", "the service-role key or the cron secret is required");
   }
   if (claims.role !== "service_role") {
-    throw new HttpError(
-      403,
-      "forbidden",
-      "only the service role or pg_cron may call this function",
-    );
+    throw new AdrailError("forbidden", "only the service role or pg_cron may call this function");
   }
   return "service_role";
 }

@@ -1,17 +1,62 @@
 // The user's side of bulk launches: start one (verification, then the job and all its slots in
 // one transaction), follow its progress, answer a rollback confirmation, ask for a re-check.
-// The work itself is the creation worker's.
+// The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer answers them.
 import { adAccountForMember, type AdAccountRole } from "./ad-account-access.ts";
+import type { JobStatus } from "./creation/job-states.ts";
 import { type CampaignCreateRequest, requestHash } from "./creation-request.ts";
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { HttpError, metaFailure } from "./http.ts";
+import { db, DbErrorCode, type EntityType, sqlState } from "./db.ts";
+import { AdrailError, metaUnavailable } from "./errors.ts";
 import { verifyBeforeCreation } from "./pre-creation-verification.ts";
 
 const launchers: AdAccountRole[] = ["owner", "approver", "launcher"];
 
-export type JobProgress = Record<string, unknown> & { job_id: number; status: string };
+export type LaunchAnswer = {
+  jobId: number;
+  status: JobStatus;
+  replayed: boolean;
+  warnings: string[];
+};
 
-type JobRow = { id: number; status: string; request_hash: string };
+/** An object on Meta, as a job knows it. */
+export type JobObject = { type: EntityType; id: string };
+
+/** A job's progress: what GET .../jobs/:id, rollback and verify answer (docs/contract.md). */
+export type JobProgress = {
+  jobId: number;
+  status: JobStatus;
+  adAccountId: string;
+  campaignName: string;
+  facebookCampaignId: string | null;
+  dryRun: boolean;
+  requested: { adSets: number; ads: number };
+  created: { adSets: number; ads: number };
+  /** Slots read back from Meta and found there. */
+  verified: number;
+  /** Times read-back found a slot reported created but missing on Meta. */
+  silentFailures: number;
+  slots: { pending: number; creating: number; created: number; failed: number; rolledBack: number };
+  retries: { used: number; budget: number };
+  rollback: {
+    policy: "auto" | "confirm";
+    triggered: boolean;
+    reason: string | null;
+    at: string | null;
+  };
+  lastError: string | null;
+  /** Objects still live on Meta although the job will not complete; [] otherwise. */
+  liveEntities: JobObject[];
+  /** Why the rollback cannot proceed, while the job is rollback_blocked; else null. */
+  blockedReason: string | null;
+  /** Objects in the job's campaign that adrail did not create (never deleted by adrail). */
+  unownedObjects: (JobObject & { name: string | null })[];
+  nextRunAt: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+};
+
+type JobRow = { id: number; status: JobStatus; request_hash: string };
 
 async function jobForKey(userId: string, key: string): Promise<JobRow | undefined> {
   const [job] = await db()<JobRow[]>`
@@ -20,20 +65,22 @@ async function jobForKey(userId: string, key: string): Promise<JobRow | undefine
   return job;
 }
 
-function conflict(key: string): HttpError {
-  return new HttpError(
-    409,
+function conflict(key: string): AdrailError {
+  return new AdrailError(
     "idempotency_conflict",
     `Idempotency-Key ${key} was already used with another request`,
   );
 }
 
-/** Verifies, then creates the job. A replayed idempotency key answers its job again, unverified. */
+/**
+ * Verifies, then creates the job. A replayed idempotency key answers its job again, unverified.
+ * Meta not answering the verification (rate limit, outage) creates nothing: meta_unavailable.
+ */
 export async function launchCampaign(
   userId: string,
   request: CampaignCreateRequest,
   idempotencyKey?: string,
-): Promise<{ jobId: number; status: string; replayed: boolean; warnings: string[] }> {
+): Promise<LaunchAnswer> {
   const access = await adAccountForMember(userId, request.adAccountId, launchers);
   const hash = await requestHash(request);
   if (idempotencyKey) {
@@ -45,18 +92,17 @@ export async function launchCampaign(
   }
 
   const verification = await verifyBeforeCreation(access, userId, request);
-  if (verification.unreachable) {
-    throw metaFailure(verification.unreachable, "Meta refused the pre-creation verification");
+  if (verification.unavailable) {
+    throw metaUnavailable(
+      verification.unavailable,
+      "Meta did not answer the pre-creation verification; nothing was created, try again later",
+    );
   }
   if (!verification.canProceed) {
-    throw new HttpError(
-      422,
+    throw new AdrailError(
       "verification_failed",
       "pre-creation verification failed: nothing was created",
-      {
-        reasons: verification.errors,
-        warnings: verification.warnings,
-      },
+      { reasons: verification.errors, warnings: verification.warnings },
     );
   }
 
@@ -67,8 +113,7 @@ export async function launchCampaign(
         ${userId}, ${access.id}, ${request.campaign.name}, ${request.adSets.count}, ${request.ads.perAdSet},
         ${sql.json(request)}, ${hash}, ${idempotencyKey ?? null}, ${request.rollbackPolicy},
         ${request.retryBudget}, ${request.dryRun})`;
-    await sql`update public.pre_creation_verifications set job_id = ${job.id} where id = ${verification
-      .id!}`;
+    await sql`update public.pre_creation_verifications set job_id = ${job.id} where id = ${verification.id}`;
     return { jobId: job.id, status: job.status, replayed: false, warnings: verification.warnings };
   } catch (error) {
     if (sqlState(error) === DbErrorCode.idempotencyConflict) throw conflict(idempotencyKey!);
@@ -76,23 +121,124 @@ export async function launchCampaign(
   }
 }
 
-/** The job, if the user may see it: 404 when there is no such job, 403 when it is not theirs. */
+type ProgressRow = {
+  job_id: string;
+  status: JobStatus;
+  platform_account_id: string;
+  campaign_name: string;
+  facebook_campaign_id: string | null;
+  dry_run: boolean;
+  requested_ad_sets: number;
+  requested_ads: number;
+  ad_sets_created: number;
+  ads_created: number;
+  slots_verified: number;
+  slots_pending: number;
+  slots_creating: number;
+  slots_created: number;
+  slots_failed: number;
+  slots_rolled_back: number;
+  silent_failures: number;
+  retry_count: number;
+  retry_budget: number;
+  rollback_policy: "auto" | "confirm";
+  rollback_triggered: boolean;
+  rollback_reason: string | null;
+  rollback_at: Date | null;
+  last_error: string | null;
+  live_entities: JobObject[];
+  unowned_objects: { entity_type: EntityType; facebook_id: string; name?: string | null }[];
+  next_run_at: Date | null;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+  updated_at: Date;
+  member_role: AdAccountRole | null;
+};
+
+const iso = (at: Date | null) => at?.toISOString() ?? null;
+
+function progressOf(row: ProgressRow): JobProgress {
+  return {
+    jobId: Number(row.job_id),
+    status: row.status,
+    adAccountId: row.platform_account_id,
+    campaignName: row.campaign_name,
+    facebookCampaignId: row.facebook_campaign_id,
+    dryRun: row.dry_run,
+    requested: { adSets: row.requested_ad_sets, ads: row.requested_ads },
+    created: { adSets: row.ad_sets_created, ads: row.ads_created },
+    verified: row.slots_verified,
+    silentFailures: row.silent_failures,
+    slots: {
+      pending: row.slots_pending,
+      creating: row.slots_creating,
+      created: row.slots_created,
+      failed: row.slots_failed,
+      rolledBack: row.slots_rolled_back,
+    },
+    retries: { used: row.retry_count, budget: row.retry_budget },
+    rollback: {
+      policy: row.rollback_policy,
+      triggered: row.rollback_triggered,
+      reason: row.rollback_reason,
+      at: iso(row.rollback_at),
+    },
+    lastError: row.last_error,
+    liveEntities: row.live_entities,
+    blockedReason: row.status === "rollback_blocked" ? row.last_error : null,
+    unownedObjects: row.unowned_objects.map((o) => ({
+      type: o.entity_type,
+      id: o.facebook_id,
+      name: o.name ?? null,
+    })),
+    nextRunAt: iso(row.next_run_at),
+    createdAt: row.created_at.toISOString(),
+    startedAt: iso(row.started_at),
+    completedAt: iso(row.completed_at),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/**
+ * The job's progress, if the user may see it: not_found when there is no such job, forbidden when
+ * it is not one of the user's accounts' jobs (or the user's role is not in `roles`). Counts come
+ * from the view campaign_creation_job_progress; live entities only for a job the view
+ * creation_jobs_with_live_entities lists (one that will not complete but still owns objects).
+ */
 async function jobOfMember(
   userId: string,
   jobId: number,
   roles?: AdAccountRole[],
 ): Promise<JobProgress> {
-  const [progress] = await db()<(JobProgress & { member_role: string | null })[]>`
-    select p.*, m.role as member_role
+  const [row] = await db()<ProgressRow[]>`
+    select p.job_id::text, p.status, a.platform_account_id, p.campaign_name,
+           p.facebook_campaign_id, p.dry_run, p.requested_ad_sets, p.requested_ads,
+           p.ad_sets_created, p.ads_created, p.slots_verified::int, p.slots_pending::int,
+           p.slots_creating::int, p.slots_created::int, p.slots_failed::int,
+           p.slots_rolled_back::int, p.silent_failures::int, p.retry_count, p.retry_budget,
+           p.rollback_policy, p.rollback_triggered, p.rollback_reason, p.rollback_at, p.last_error,
+           coalesce((
+             select jsonb_agg(jsonb_build_object('type', s.entity_type, 'id', s.facebook_id)
+                              order by array_position(array['campaign', 'ad_set', 'ad'], s.entity_type),
+                                       s.slot_number)
+             from public.entity_creation_slots s
+             where s.job_id = p.job_id and s.status = 'created'
+               and exists (select 1 from public.creation_jobs_with_live_entities l
+                           where l.job_id = p.job_id)
+           ), '[]'::jsonb) as live_entities,
+           j.unowned_objects, p.next_run_at, p.created_at, p.started_at, p.completed_at,
+           j.updated_at, m.role as member_role
     from public.campaign_creation_job_progress p
+    join public.campaign_creation_jobs j on j.id = p.job_id
+    join public.ad_accounts a on a.id = p.ad_account_id
     left join public.ad_account_members m on m.ad_account_id = p.ad_account_id and m.user_id = ${userId}
     where p.job_id = ${jobId}`;
-  if (!progress) throw new HttpError(404, "not_found", `job ${jobId} not found`);
-  if (!progress.member_role || (roles && !roles.includes(progress.member_role as AdAccountRole))) {
-    throw new HttpError(403, "forbidden", `job ${jobId} is not one of your ad accounts' jobs`);
+  if (!row) throw new AdrailError("not_found", `job ${jobId} not found`);
+  if (!row.member_role || (roles && !roles.includes(row.member_role))) {
+    throw new AdrailError("forbidden", `job ${jobId} is not one of your ad accounts' jobs`);
   }
-  const { member_role: _, ...job } = progress;
-  return job;
+  return progressOf(row);
 }
 
 export async function jobProgress(userId: string, jobId: number): Promise<JobProgress> {
@@ -109,8 +255,7 @@ export async function decideRollback(
     await db()`select public.decide_job_rollback(${jobId}, ${confirm})`;
   } catch (error) {
     if (sqlState(error) === DbErrorCode.illegalTransition) {
-      throw new HttpError(
-        409,
+      throw new AdrailError(
         "not_awaiting_confirmation",
         `job ${jobId} is not waiting for a rollback decision`,
       );

@@ -1,15 +1,26 @@
 // Configuration comes from the environment only: Supabase's own variables plus adrail's.
 // Each setting is read when it is needed, so a function fails on the first request that needs a
 // missing one, naming it, and a module never needs settings it does not use.
+import { AdrailError } from "./errors.ts";
 
-export class ConfigError extends Error {}
+/**
+ * A required setting is missing (or empty) or unusable. It carries the setting's NAME only, never
+ * its value: the HTTP layer logs the name and answers a bare 500.
+ */
+export class ConfigError extends AdrailError {
+  override readonly name = "ConfigError";
+
+  constructor(readonly setting: string, readonly problem: "missing" | "malformed" = "missing") {
+    super("config_missing", `${problem} setting ${setting}`, { setting, problem });
+  }
+}
 
 function required(name: string, ...fallbacks: string[]): string {
   for (const key of [name, ...fallbacks]) {
     const value = Deno.env.get(key);
     if (value) return value;
   }
-  throw new ConfigError(`missing environment variable ${name}`);
+  throw new ConfigError(name);
 }
 
 /** Direct Postgres URL: SUPABASE_DB_URL on Supabase, DATABASE_URL elsewhere. */
@@ -19,11 +30,14 @@ export function databaseUrl(): string {
 
 export type GraphSettings = { baseUrl: string; version: string };
 
+/** The Graph API version adrail speaks: Meta's current one (v27.0, 2026-11-04). */
+export const defaultGraphApiVersion = "v27.0";
+
 /** Where Meta's Graph API is: the real one by default, the simulator in tests and the demo. */
 export function graphSettings(): GraphSettings {
   return {
     baseUrl: (Deno.env.get("GRAPH_BASE_URL") ?? "https://graph.facebook.com").replace(/\/+$/, ""),
-    version: Deno.env.get("GRAPH_API_VERSION") ?? "v21.0",
+    version: Deno.env.get("GRAPH_API_VERSION") ?? defaultGraphApiVersion,
   };
 }
 
@@ -42,18 +56,36 @@ export function jwtKeys(): JwtKeys {
   const jwks = Deno.env.get("SUPABASE_JWKS");
   let keySet: JwtKeys["jwks"];
   if (jwks) {
-    const parsed = JSON.parse(jwks);
-    keySet = Array.isArray(parsed) ? { keys: parsed } : parsed;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(jwks);
+    } catch {
+      throw new ConfigError("SUPABASE_JWKS", "malformed");
+    }
+    keySet = Array.isArray(parsed) ? { keys: parsed } : parsed as JwtKeys["jwks"];
+    if (!Array.isArray(keySet?.keys)) throw new ConfigError("SUPABASE_JWKS", "malformed");
   }
-  return {
-    secret: Deno.env.get("SUPABASE_JWT_SECRET") ?? Deno.env.get("JWT_SECRET"),
-    jwks: keySet,
-  };
+  const secret = Deno.env.get("SUPABASE_JWT_SECRET") || Deno.env.get("JWT_SECRET") || undefined;
+  // Without either, no JWT can be verified: a deployment error, not the caller's.
+  if (!secret && !keySet) throw new ConfigError("SUPABASE_JWT_SECRET or SUPABASE_JWKS");
+  return { secret, jwks: keySet };
 }
 
-/** 32 bytes, as 64 hex digits or base64: the key access tokens are encrypted under. */
+/**
+ * 32 bytes, as 64 hex digits or base64: the key access tokens are encrypted under. Checked here,
+ * so a malformed key is a configuration error naming the setting, never echoing it.
+ */
 export function tokenEncryptionKey(): string {
-  return required("TOKEN_ENCRYPTION_KEY");
+  const key = required("TOKEN_ENCRYPTION_KEY");
+  if (/^[0-9a-f]{64}$/i.test(key)) return key;
+  let bytes = -1;
+  try {
+    bytes = atob(key).length;
+  } catch {
+    // not base64 either
+  }
+  if (bytes !== 32) throw new ConfigError("TOKEN_ENCRYPTION_KEY", "malformed");
+  return key;
 }
 
 /** The secret pg_cron sends (x-cron-secret) to call service-only functions; unset = no cron access. */

@@ -26,6 +26,9 @@ export const CampaignCreateBody = z.object({
     objective: z.string().regex(/^[A-Z_]+$/, "must be a Meta objective such as OUTCOME_SALES"),
     status: z.enum(["ACTIVE", "PAUSED"]).default("PAUSED"),
     special_ad_categories: z.array(z.string()).default([]),
+    // Budgets live on the ad sets; from v24.0 Meta requires a campaign without its own budget
+    // to say whether its ad sets may share theirs.
+    is_adset_budget_sharing_enabled: z.boolean().default(false),
   }).strict(),
   adSets: z.object({ count: z.number().int().min(1).max(200), template }).strict(),
   ads: z.object({

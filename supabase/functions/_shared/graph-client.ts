@@ -135,7 +135,8 @@ export class GraphClient {
     maxPages = 200,
   ): Promise<GraphResult<T[]>> {
     const items: T[] = [];
-    let after: string | undefined;
+    // A caller that read the first page itself (in a batch) continues from its cursor.
+    let after = typeof params.after === "string" ? params.after : undefined;
     for (let page = 0; page < maxPages; page++) {
       const result = await this.get<GraphPage<T>>(path, { limit: 500, ...params, after });
       if (!result.ok) return result;

@@ -22,6 +22,11 @@ export type GraphError = {
 /** What every Graph call answers: a value, never a throw. */
 export type GraphResult<T> = { ok: true; data: T } | { ok: false; error: GraphError };
 
+/** Meta's "object does not exist" (code 100, subcode 33): never made, or already deleted. */
+export function isMissingObject(error: GraphError): boolean {
+  return error.code === 100 && error.subcode === 33;
+}
+
 /** Meta's error object, as found under `error` in a failed answer's body. */
 export type GraphErrorBody = {
   message?: string;

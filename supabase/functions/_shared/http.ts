@@ -2,7 +2,7 @@
 // { error: "<code>", message, ...details } with the right status, CORS, and no stack trace or
 // token ever in a response.
 import { z } from "zod";
-import type { GraphError } from "./graph-errors.ts";
+import { AdrailError, defaultRetryAfterSeconds, type ErrorCode } from "./errors.ts";
 import { log } from "./log.ts";
 
 export const corsHeaders = {
@@ -12,30 +12,26 @@ export const corsHeaders = {
   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
 };
 
-export type ErrorCode =
-  | "invalid_body"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "idempotency_conflict"
-  | "not_awaiting_confirmation"
-  | "verification_failed"
-  | "meta_rejected"
-  | "meta_unreachable"
-  | "internal";
+/** The one place an error code becomes an HTTP status. */
+export const statusOfCode: Record<ErrorCode, number> = {
+  invalid_body: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  idempotency_conflict: 409,
+  not_awaiting_confirmation: 409,
+  payload_too_large: 413,
+  verification_failed: 422,
+  meta_rejected: 422,
+  rate_limited: 429,
+  internal: 500,
+  config_missing: 500,
+  meta_unavailable: 503,
+};
 
-/** An error the caller can act on: thrown anywhere below a handler, answered as JSON. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: ErrorCode,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-  ) {
-    super(message);
-  }
-}
+/** Request bodies above this are refused (413) before they are parsed. */
+export const maxBodyBytes = 1024 * 1024;
 
 export function json(status: number, body: unknown, headers: HeadersInit = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -44,27 +40,62 @@ export function json(status: number, body: unknown, headers: HeadersInit = {}): 
   });
 }
 
-/**
- * A Graph API failure as the caller's answer: 422 when Meta refused (a PERMANENT error:
- * `refusal` says what it refused), 502 when it did not answer usefully (rate limit, transient,
- * unknown outcome), with Meta's code or the wait it asked for.
- */
-export function metaFailure(error: GraphError, refusal: string): HttpError {
-  if (error.class === "PERMANENT") {
-    return new HttpError(422, "meta_rejected", refusal, {
-      meta: { code: error.code, subcode: error.subcode, message: error.message },
-    });
+/** The answer to an error: `{error: code, message, ...details}`, with Retry-After when it has one. */
+export function errorResponse(error: AdrailError): Response {
+  const status = statusOfCode[error.code] ?? 500;
+  const headers: Record<string, string> = {};
+  if (status === 429 || status === 503) {
+    headers["Retry-After"] = String(error.details.retryAfterSeconds ?? defaultRetryAfterSeconds);
   }
-  return new HttpError(502, "meta_unreachable", "the Graph API did not answer; try again", {
-    meta: {
-      class: error.class,
-      ...(error.retryAfterMs ? { retryAfterSeconds: Math.ceil(error.retryAfterMs / 1000) } : {}),
-    },
+  // Details never overwrite the code or the message.
+  const body = Object.assign({ error: error.code, message: error.message }, error.details, {
+    error: error.code,
+    message: error.message,
   });
+  return json(status, body, headers);
 }
 
-function errorResponse(error: HttpError): Response {
-  return json(error.status, { error: error.code, message: error.message, ...error.details });
+function tooLarge(): AdrailError {
+  return new AdrailError(
+    "payload_too_large",
+    `the request body is larger than ${maxBodyBytes} bytes`,
+    { maxBytes: maxBodyBytes },
+  );
+}
+
+/** 413 when the request says its body is larger than the limit (checked before anything runs). */
+function refuseDeclaredOversize(req: Request): void {
+  const declared = req.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > maxBodyBytes) throw tooLarge();
+}
+
+/**
+ * The body as text, reading at most `maxBodyBytes`: a body that turns out larger than the limit
+ * (whatever its Content-Length said, or without one) is 413, and is not read further.
+ */
+export async function readBodyText(req: Request): Promise<string> {
+  refuseDeclaredOversize(req);
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBodyBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /**
@@ -76,16 +107,16 @@ export async function parseJsonBody<T extends z.ZodType>(
   schema: T,
   whenEmpty?: unknown,
 ): Promise<z.infer<T>> {
+  const text = await readBodyText(req);
   let body: unknown;
   try {
-    const text = await req.text();
     body = whenEmpty !== undefined && text.trim() === "" ? whenEmpty : JSON.parse(text);
   } catch {
-    throw new HttpError(400, "invalid_body", "the request body is not valid JSON");
+    throw new AdrailError("invalid_body", "the request body is not valid JSON");
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new HttpError(400, "invalid_body", "the request body is invalid", {
+    throw new AdrailError("invalid_body", "the request body is invalid", {
       issues: parsed.error.issues.map((issue) => ({
         path: issue.path.join("."),
         message: issue.message,
@@ -106,23 +137,47 @@ export function subPath(req: Request, functionName: string): string {
 export type Handler = (req: Request) => Promise<Response>;
 
 /**
- * Wraps a function's handler: answers CORS preflight, turns HttpError into its JSON answer and
- * anything else into a bare 500 (logged with a request id, never shown to the caller).
+ * Wraps a function's handler: answers CORS preflight, refuses a body declared larger than the
+ * limit (413) before anything runs, and turns every error into its JSON answer. An AdrailError
+ * answers its code; a missing or malformed setting (ConfigError) answers a bare 500 and logs the
+ * setting's name; anything else is a bare 500 logged with a request id. No stack trace, no token,
+ * no setting's value ever reaches the caller.
  */
 export function serveJson(name: string, handler: Handler): Handler {
   return async (req) => {
     if (req.method === "OPTIONS") return new Response("ok", { headers: corsHeaders });
     try {
+      refuseDeclaredOversize(req);
       return await handler(req);
     } catch (error) {
-      if (error instanceof HttpError) return errorResponse(error);
-      const requestId = crypto.randomUUID();
-      log.error("unhandled error", {
-        function: name,
-        requestId,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      });
-      return errorResponse(new HttpError(500, "internal", "internal error", { requestId }));
+      if (!(error instanceof AdrailError) || error.code === "internal") {
+        return internalError(name, error);
+      }
+      if (error.code === "config_missing") return misconfigured(name, error);
+      return errorResponse(error);
     }
   };
+}
+
+/** A bare 500: the caller gets a request id, the log gets what happened under the same id. */
+function internalError(functionName: string, error: unknown): Response {
+  const requestId = crypto.randomUUID();
+  log.error("unhandled error", {
+    function: functionName,
+    requestId,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+  });
+  return errorResponse(new AdrailError("internal", "internal error", { requestId }));
+}
+
+/** A missing or malformed setting: logged by its NAME (ConfigError's details), never its value. */
+function misconfigured(functionName: string, error: AdrailError): Response {
+  const requestId = crypto.randomUUID();
+  log.error("misconfigured function", {
+    function: functionName,
+    requestId,
+    setting: error.details.setting,
+    problem: error.details.problem,
+  });
+  return errorResponse(new AdrailError("internal", "the function is misconfigured", { requestId }));
 }

@@ -3,17 +3,9 @@
 // answers ADR02 and this module throws LeaseLost, which ends the worker's run without a write.
 import { db, DbErrorCode, type EntityType, type Json, sqlState } from "./db.ts";
 
-export type JobStatus =
-  | "pending"
-  | "verifying"
-  | "in_progress"
-  | "awaiting_confirmation"
-  | "rolling_back"
-  | "completed"
-  | "failed"
-  | "rolled_back";
+import type { JobStatus, SlotStatus } from "./creation/job-states.ts";
 
-export type SlotStatus = "pending" | "creating" | "created" | "failed" | "rolled_back";
+export type { JobStatus, SlotStatus };
 
 export type CreationJob = {
   id: number;
@@ -27,6 +19,7 @@ export type CreationJob = {
   rollback_policy: "auto" | "confirm";
   dry_run: boolean;
   facebook_campaign_id: string | null;
+  rollback_attempts: number;
 };
 
 export type Slot = {
@@ -142,8 +135,53 @@ export class JobLease {
     );
   }
 
+  /** Stores, before a rollback deletes them, the objects' fields as Meta reported them. */
+  async recordAudit(
+    entries: { entity_type: EntityType; facebook_id: string; fields: Json }[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    const sql = db();
+    await this.fenced(
+      sql`select public.record_rollback_audit(${this.job.id}, ${this.worker}, ${
+        sql.json(entries)
+      })`,
+    );
+  }
+
+  /** Objects in the job's campaign that adrail did not create: reported, never touched. */
+  async recordUnowned(
+    objects: { entity_type: EntityType; facebook_id: string; name: string }[],
+  ): Promise<void> {
+    const sql = db();
+    await this.fenced(
+      sql`select public.record_unowned_objects(${this.job.id}, ${this.worker}, ${
+        sql.json(objects)
+      })`,
+    );
+  }
+
+  /** The rollback cannot proceed: the job waits in rollback_blocked until `until`, released. */
+  async blockRollback(reason: string, until: Date): Promise<void> {
+    await this.fenced(
+      db()`select public.block_rollback(${this.job.id}, ${this.worker}, ${reason}, ${until})`,
+    );
+    this.job.status = "rollback_blocked";
+    this.job.rollback_attempts++;
+  }
+
   async recordRateLimit(until: Date): Promise<void> {
     await db()`select public.record_ad_account_rate_limit(${this.job.ad_account_id}, ${until})`;
+  }
+
+  /** Meta failed a probe of the account too: its breaker opens; returns until when it waits. */
+  async recordOutage(): Promise<Date> {
+    const [{ until }] = await db()<{ until: Date }[]>`
+      select public.record_meta_outage(${this.job.ad_account_id}) as until`;
+    return until;
+  }
+
+  async clearOutage(): Promise<void> {
+    await db()`select public.clear_meta_outage(${this.job.ad_account_id})`;
   }
 }
 

@@ -1,31 +1,88 @@
 // Layer 1, before any write to Meta, in one batch: the token works, the account is reachable and
-// not disabled, no live campaign has the same name, there is room under the account's object
-// limits, and Meta accepts the campaign with execution_options=["validate_only"]. A timeout is
-// retried, never reported as a failure. Every outcome is logged in pre_creation_verifications.
+// not disabled, no live campaign has the same name, the launch fits under the account's object
+// limits (ad_accounts.campaign_limit, ad_set_limit, ad_limit), and Meta accepts the campaign with
+// execution_options=["validate_only"]. The batch only reads (validate_only creates nothing), so a
+// transient failure or a lost answer is retried in process, a few times with short backoff; a rate
+// limit, or a failure that outlasts the retries, is no verdict: the outcome is "unavailable" and
+// the caller is told to try again. Every outcome is logged in pre_creation_verifications.
 import type { AdAccountAccess } from "./ad-account-access.ts";
+import type { AccountObjectLimits } from "./ad-accounts.ts";
 import type { CampaignCreateRequest } from "./creation-request.ts";
 import { db } from "./db.ts";
 import { liveEffectiveStatuses } from "./effective-statuses.ts";
-import type { GraphError } from "./graph-errors.ts";
-import { retryRead } from "./retry.ts";
-
-/** Meta's per-account caps on non-deleted objects of a regular account (Marketing API limits). */
-export const accountLimits = { campaigns: 5000, adSets: 5000, ads: 5000 };
+import type { BatchOperation } from "./graph-client.ts";
+import type { GraphError, GraphResult } from "./graph-errors.ts";
+import { backoffDelayMs, readBackoff } from "./retry.ts";
 
 /** account_status values under which Meta accepts writes: active, in grace period, any active. */
 const usableAccountStatuses = new Set([1, 9, 201]);
 
+/** Tries of the verification batch while Meta fails transiently (waits under 1 s in between). */
+export const verificationAttempts = 3;
+
 export type VerificationOutcome = {
-  /** The pre_creation_verifications row (none when Meta could not be reached). */
-  id?: number;
+  /** The pre_creation_verifications row. */
+  id: number;
   canProceed: boolean;
-  /** Whether it was Meta that could not be reached (then it is no verdict on the request). */
-  unreachable?: GraphError;
+  /**
+   * Set when Meta did not answer usefully (rate limit, timeout, transient error) and nothing else
+   * refused the launch: no verdict, try again later.
+   */
+  unavailable?: GraphError;
   errors: string[];
   warnings: string[];
 };
 
 type Counted = { data: unknown[]; summary?: { total_count: number } };
+type BatchAnswer = GraphResult<GraphResult<unknown>[]>;
+
+const objectKinds = [
+  { key: "campaigns", column: "campaign_limit", label: "campaigns" },
+  { key: "adSets", column: "ad_set_limit", label: "ad sets" },
+  { key: "ads", column: "ad_limit", label: "ads" },
+] as const;
+
+function failures(batch: BatchAnswer): GraphError[] {
+  const results = batch.ok ? batch.data : [batch];
+  return results.flatMap((r) => r.ok ? [] : [r.error]);
+}
+
+const isTransient = (error: GraphError) =>
+  error.class === "TEMPORARY" || error.class === "UNKNOWN_OUTCOME";
+
+/**
+ * Which of Meta's non-answers to report: a rate limit first (it says how long to wait), the
+ * longest one; else the first transient failure.
+ */
+function worstNonAnswer(errors: GraphError[]): GraphError | undefined {
+  const limits = errors.filter((e) => e.class === "RATE_LIMIT");
+  if (limits.length > 0) {
+    return limits.reduce((a, b) => (b.retryAfterMs ?? 0) > (a.retryAfterMs ?? 0) ? b : a);
+  }
+  return errors.find(isTransient);
+}
+
+/** Sends the read-only batch again while every failure in it is transient (never on a rate limit). */
+async function readChecks(
+  access: AdAccountAccess,
+  operations: BatchOperation[],
+): Promise<BatchAnswer> {
+  for (let attempt = 1;; attempt++) {
+    const batch = await access.graph.batch(operations);
+    const failed = failures(batch);
+    if (attempt >= verificationAttempts || failed.length === 0 || !failed.every(isTransient)) {
+      return batch;
+    }
+    await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, readBackoff)));
+  }
+}
+
+async function accountLimits(accountId: string): Promise<AccountObjectLimits> {
+  const [limits] = await db()<AccountObjectLimits[]>`
+    select campaign_limit as campaigns, ad_set_limit as "adSets", ad_limit as ads
+    from public.ad_accounts where id = ${accountId}`;
+  return limits;
+}
 
 export async function verifyBeforeCreation(
   access: AdAccountAccess,
@@ -34,13 +91,14 @@ export async function verifyBeforeCreation(
 ): Promise<VerificationOutcome> {
   const started = performance.now();
   const act = access.platformAccountId;
-  const counted = (edge: string) => ({
-    method: "GET" as const,
+  const counted = (edge: string): BatchOperation => ({
+    method: "GET",
     path: `/${act}/${edge}`,
     params: { fields: "id", limit: 1, summary: true, effective_status: liveEffectiveStatuses },
   });
-  const batch = await retryRead(() =>
-    access.graph.batch([
+  const [limits, batch] = await Promise.all([
+    accountLimits(access.id),
+    readChecks(access, [
       { method: "GET", path: `/${act}`, params: { fields: "account_status,name" } },
       {
         method: "GET",
@@ -60,8 +118,8 @@ export async function verifyBeforeCreation(
         isCreate: false,
         params: { ...request.campaign, execution_options: ["validate_only"] },
       },
-    ])
-  );
+    ]),
+  ]);
 
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -71,16 +129,16 @@ export async function verifyBeforeCreation(
     account_suspended: null as boolean | null,
     duplicate_campaign_exists: null as boolean | null,
     at_account_limit: null as boolean | null,
-    current_campaign_count: null as number | null,
+    counts: { campaigns: null, adSets: null, ads: null } as Record<
+      keyof AccountObjectLimits,
+      number | null
+    >,
   };
-  let unreachable: GraphError | undefined;
 
   if (!batch.ok) {
     if (batch.error.class === "PERMANENT") {
       row.token_valid = false;
       errors.push(`Meta refused the access token: ${batch.error.message}`);
-    } else {
-      unreachable = batch.error;
     }
   } else {
     const [account, duplicates, campaigns, adSets, ads, validation] = batch.data;
@@ -89,7 +147,7 @@ export async function verifyBeforeCreation(
       if (account.error.class === "PERMANENT") {
         row.account_accessible = false;
         errors.push(`the ad account cannot be read: ${account.error.message}`);
-      } else unreachable = account.error;
+      }
     } else {
       row.account_accessible = true;
       const status = (account.data as { account_status?: number }).account_status ?? 0;
@@ -103,55 +161,76 @@ export async function verifyBeforeCreation(
       if (row.duplicate_campaign_exists) {
         errors.push(`a live campaign named "${request.campaign.name}" already exists`);
       }
-    } else unreachable ??= duplicates.error;
-
-    const count = (result: typeof campaigns) =>
-      result.ok ? (result.data as Counted).summary?.total_count : undefined;
-    const [campaignCount, adSetCount, adCount] = [count(campaigns), count(adSets), count(ads)];
-    if (campaignCount === undefined || adSetCount === undefined || adCount === undefined) {
-      warnings.push("the account's object counts could not be read");
-    } else {
-      row.current_campaign_count = campaignCount;
-      const needed = {
-        campaigns: campaignCount + 1,
-        adSets: adSetCount + request.adSets.count,
-        ads: adCount + request.adSets.count * request.ads.perAdSet,
-      };
-      const over = (Object.keys(needed) as (keyof typeof needed)[]).filter((k) =>
-        needed[k] > accountLimits[k]
+    } else if (duplicates.error.class === "PERMANENT") {
+      errors.push(
+        `the account's live campaigns could not be searched by name: ${duplicates.error.message}`,
       );
-      row.at_account_limit = over.length > 0;
-      for (const kind of over) {
+    }
+
+    // A count Meta gave no answer for is no verdict (below); one it refused for good, or answered
+    // without a total, leaves the check to Meta's own caps, with a warning.
+    const results = { campaigns, adSets, ads };
+    let unreadable = false;
+    let overLimit = false;
+    for (const { key, column, label } of objectKinds) {
+      const result = results[key];
+      const live = result.ok ? (result.data as Counted).summary?.total_count ?? null : null;
+      row.counts[key] = live;
+      if (live === null) {
+        unreadable ||= result.ok || result.error.class === "PERMANENT";
+        continue;
+      }
+      const adding = key === "campaigns"
+        ? 1
+        : key === "adSets"
+        ? request.adSets.count
+        : request.adSets.count * request.ads.perAdSet;
+      if (live + adding > limits[key]) {
+        overLimit = true;
         errors.push(
-          `the launch would exceed the account's limit of ${accountLimits[kind]} ${kind}`,
+          `the launch would exceed the account's limit of ${limits[key]} live ${label} ` +
+            `(ad_accounts.${column}): ` +
+            `${live} live + ${adding} new = ${live + adding}`,
         );
       }
     }
-    if (!validation.ok) {
-      if (validation.error.class === "PERMANENT") {
-        errors.push(`Meta rejects the campaign: ${validation.error.message}`);
-      } else unreachable ??= validation.error;
+    if (unreadable) warnings.push("the account's object counts could not be read");
+    row.at_account_limit = Object.values(row.counts).every((c) => c === null) ? null : overLimit;
+
+    if (!validation.ok && validation.error.class === "PERMANENT") {
+      errors.push(`Meta rejects the campaign: ${validation.error.message}`);
     }
   }
 
-  const canProceed = errors.length === 0 && !unreachable;
-  if (unreachable) return { canProceed, unreachable, errors, warnings };
+  // Meta's non-answers: a verdict found elsewhere stands; without one, nothing is decided.
+  const nonAnswer = worstNonAnswer(failures(batch));
+  const unavailable = errors.length === 0 ? nonAnswer : undefined;
+  if (nonAnswer && errors.length > 0) {
+    warnings.push(`some checks got no answer from Meta (${nonAnswer.class})`);
+  }
+  const logged = [...errors];
+  if (unavailable) {
+    logged.push(
+      `Meta did not answer the verification (${unavailable.class}): ${unavailable.message}`,
+    );
+  }
+  const canProceed = errors.length === 0 && !unavailable;
+
   const sql = db();
-  const [logged] = await sql<{ id: number }[]>`
+  const [saved] = await sql<{ id: number }[]>`
     insert into public.pre_creation_verifications (
       user_id, ad_account_id, campaign_name, can_proceed, verification_time_ms, account_accessible,
       account_suspended, duplicate_campaign_exists, at_account_limit, token_valid, warnings, errors,
-      current_campaign_count, account_limit
+      current_campaign_count, account_limit, current_ad_set_count, ad_set_limit, current_ad_count,
+      ad_limit
     ) values (
       ${userId}, ${access.id}, ${request.campaign.name}, ${canProceed},
-      ${
-    Math.round(performance.now() - started)
-  }, ${row.account_accessible}, ${row.account_suspended},
-      ${row.duplicate_campaign_exists}, ${row.at_account_limit}, ${row.token_valid},
-      ${sql.json(warnings)}, ${
-    sql.json(errors)
-  }, ${row.current_campaign_count}, ${accountLimits.campaigns}
+      ${Math.round(performance.now() - started)}, ${row.account_accessible},
+      ${row.account_suspended}, ${row.duplicate_campaign_exists}, ${row.at_account_limit},
+      ${row.token_valid}, ${sql.json(warnings)}, ${sql.json(logged)},
+      ${row.counts.campaigns}, ${limits.campaigns}, ${row.counts.adSets}, ${limits.adSets},
+      ${row.counts.ads}, ${limits.ads}
     )
     returning id::int`;
-  return { id: logged.id, canProceed, errors, warnings };
+  return { id: saved.id, canProceed, unavailable, errors, warnings };
 }

@@ -2,15 +2,16 @@
 // becomes owner); GET /ad-accounts lists the caller's accounts.
 import { authenticateUser } from "../_shared/auth.ts";
 import { connectAdAccount, ConnectAdAccountBody, listAdAccounts } from "../_shared/ad-accounts.ts";
-import { HttpError, json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
+import { AdrailError } from "../_shared/errors.ts";
+import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 
 Deno.serve(serveJson("ad-accounts", async (req) => {
   const user = await authenticateUser(req);
-  if (subPath(req, "ad-accounts") !== "/") throw new HttpError(404, "not_found", "no such route");
+  if (subPath(req, "ad-accounts") !== "/") throw new AdrailError("not_found", "no such route");
   if (req.method === "GET") return json(200, { accounts: await listAdAccounts(user.id) });
   if (req.method === "POST") {
     const input = await parseJsonBody(req, ConnectAdAccountBody);
     return json(201, await connectAdAccount(user.id, input));
   }
-  throw new HttpError(405, "method_not_allowed", "use GET or POST");
+  throw new AdrailError("method_not_allowed", "use GET or POST");
 }));

@@ -13,7 +13,8 @@ import {
 } from "../_shared/campaign-jobs.ts";
 import { CampaignCreateBody } from "../_shared/creation-request.ts";
 import { startWorkerInBackground } from "../_shared/creation-worker.ts";
-import { HttpError, json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
+import { AdrailError } from "../_shared/errors.ts";
+import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 
 const IdempotencyKey = z.string().min(1).max(200).regex(
   /^[\x21-\x7e]+$/,
@@ -26,7 +27,7 @@ function idempotencyKey(req: Request): string | undefined {
   if (key === null) return undefined;
   const parsed = IdempotencyKey.safeParse(key);
   if (!parsed.success) {
-    throw new HttpError(400, "invalid_body", "invalid Idempotency-Key header", {
+    throw new AdrailError("invalid_body", "invalid Idempotency-Key header", {
       issues: parsed.error.issues.map((i) => ({ path: "Idempotency-Key", message: i.message })),
     });
   }
@@ -43,7 +44,7 @@ Deno.serve(serveJson("campaign-create", async (req) => {
     return json(202, launch);
   }
   const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify)?$/);
-  if (!route) throw new HttpError(404, "not_found", "no such route");
+  if (!route) throw new AdrailError("not_found", "no such route");
   const jobId = Number(route[1]);
   if (req.method === "GET" && !route[2]) return json(200, await jobProgress(user.id, jobId));
   if (req.method === "POST" && route[2] === "/rollback") {
@@ -57,5 +58,5 @@ Deno.serve(serveJson("campaign-create", async (req) => {
     startWorkerInBackground();
     return json(200, progress);
   }
-  throw new HttpError(405, "method_not_allowed", "method not allowed on this route");
+  throw new AdrailError("method_not_allowed", "method not allowed on this route");
 }));

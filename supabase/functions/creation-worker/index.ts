@@ -4,11 +4,12 @@
 // pg_net waits seconds for an answer, a run may take minutes.
 import { authenticateService } from "../_shared/auth.ts";
 import { startWorkerInBackground, WorkerBody } from "../_shared/creation-worker.ts";
-import { HttpError, json, parseJsonBody, serveJson } from "../_shared/http.ts";
+import { AdrailError } from "../_shared/errors.ts";
+import { json, parseJsonBody, serveJson } from "../_shared/http.ts";
 
 Deno.serve(serveJson("creation-worker", async (req) => {
   await authenticateService(req);
-  if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+  if (req.method !== "POST") throw new AdrailError("method_not_allowed", "use POST");
   const options = await parseJsonBody(req, WorkerBody, {});
   const runId = startWorkerInBackground(options);
   return json(200, { started: true, runId });

@@ -3,14 +3,15 @@
 import { adAccountForMember } from "../_shared/ad-account-access.ts";
 import { FacebookAdsSyncBody, metricsRange, syncAdAccount } from "../_shared/ads-sync.ts";
 import { authenticateUser } from "../_shared/auth.ts";
-import { HttpError, json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
+import { AdrailError } from "../_shared/errors.ts";
+import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 
 Deno.serve(serveJson("facebook-ads-sync", async (req) => {
   const user = await authenticateUser(req);
   if (subPath(req, "facebook-ads-sync") !== "/") {
-    throw new HttpError(404, "not_found", "no such route");
+    throw new AdrailError("not_found", "no such route");
   }
-  if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+  if (req.method !== "POST") throw new AdrailError("method_not_allowed", "use POST");
   const input = await parseJsonBody(req, FacebookAdsSyncBody);
   const access = await adAccountForMember(user.id, input.adAccountId);
   return json(200, await syncAdAccount(access, metricsRange(input)));

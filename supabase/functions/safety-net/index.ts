@@ -1,12 +1,13 @@
 // POST /safety-net { lookbackDays? }: every final sync still owed, across all accounts, and the
 // creation jobs whose worker died. Service role or pg_cron's secret only.
 import { authenticateService } from "../_shared/auth.ts";
-import { HttpError, json, parseJsonBody, serveJson } from "../_shared/http.ts";
+import { AdrailError } from "../_shared/errors.ts";
+import { json, parseJsonBody, serveJson } from "../_shared/http.ts";
 import { runSafetyNet, SafetyNetBody } from "../_shared/safety-net.ts";
 
 Deno.serve(serveJson("safety-net", async (req) => {
   await authenticateService(req);
-  if (req.method !== "POST") throw new HttpError(405, "method_not_allowed", "use POST");
+  if (req.method !== "POST") throw new AdrailError("method_not_allowed", "use POST");
   const input = await parseJsonBody(req, SafetyNetBody);
   return json(200, await runSafetyNet(input.lookbackDays));
 }));

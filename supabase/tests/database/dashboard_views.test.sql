@@ -63,7 +63,7 @@ update public.entity_creation_slots set status = 'creating' where job_id = :j7 a
 update public.entity_creation_slots set status = 'created', facebook_id = 'dv-fb-' || id where job_id = :j7 and entity_type = 'ad_set';
 update public.entity_creation_slots set status = 'failed', silent_failures = 2 where job_id = :j7 and entity_type = 'ad_set';
 -- J8, J9: three days ago.
-select tests.advance_job(:j8, 'verifying', 'in_progress', 'rolling_back', 'failed');
+select tests.advance_job(:j8, 'verifying', 'in_progress', 'awaiting_confirmation', 'failed');
 update public.campaign_creation_jobs set rollback_triggered = true, created_at = now() - interval '3 days' where id = :j8;
 select tests.advance_job(:j9, 'verifying', 'in_progress');
 update public.entity_creation_slots set status = 'creating' where job_id = :j9;

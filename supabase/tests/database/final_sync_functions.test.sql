@@ -76,7 +76,9 @@ select tests.clear_authentication();
 -- ---------------------------------------------------------------------------------------------
 -- mark_final_sync_completed
 -- ---------------------------------------------------------------------------------------------
-update public.ad_status_change_log set locked_by = 'w-mark', locked_until = now() + interval '5 minutes'
+-- The operator form (no worker token) writes only where no live claim holds the row: here the
+-- claim of 'w-mark' expired (final_sync_fence.test.sql covers the live and claimant cases).
+update public.ad_status_change_log set locked_by = 'w-mark', locked_until = now() - interval '1 second'
 where id = :log_as;
 
 select results_eq(
@@ -84,7 +86,7 @@ select results_eq(
                    locked_by, locked_until
             from public.mark_final_sync_completed(%s, false, 'Graph API timeout') $$, :log_as),
   $$ values (false, 'Graph API timeout'::text, 1, true, null::text, null::timestamptz) $$,
-  'a failed attempt: not completed, error and attempt recorded, claim released'
+  'a failed attempt: not completed, error and attempt recorded, the expired claim released'
 );
 select results_eq(
   format($$ select final_sync_completed, final_sync_error, final_sync_attempts from public.ad_status_change_log where id = %s $$, :log_as),

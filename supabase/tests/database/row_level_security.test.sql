@@ -5,7 +5,7 @@
 -- Account A (act_91000401): rls_owner (owner), rls_member (viewer). Account B (act_91000402):
 -- rls_stranger (owner). A has 1 job, B has 2, so aggregated views tell them apart.
 begin;
-select plan(97);
+select plan(104);
 
 select tests.create_supabase_user('rls_owner') as owner_id \gset
 select tests.create_supabase_user('rls_member') as member_id \gset
@@ -44,6 +44,8 @@ begin
         set locked_by = 'dead', locked_until = now() - interval '1 minute', retry_count = 1
         where id = j;
         update public.entity_creation_slots set silent_failures = 1 where job_id = j and entity_type = 'ad';
+        insert into public.creation_job_audit (job_id, ad_account_id, entity_type, facebook_id, action, fields)
+        values (j, acct, 'ad', 'rls-' || x || '-audit', 'deleted_by_rollback', '{"name": "ad"}');
       end if;
     end loop;
   end loop;
@@ -95,7 +97,10 @@ from (values
    $$ facebook_id = 'hacked', silent_failures = 0 $$),
   (10, 'pre_creation_verifications', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
    format($$ insert into public.pre_creation_verifications (user_id, ad_account_id, campaign_name, can_proceed, verification_time_ms) values (%L, %L, 'x', true, 1) $$, :'owner_id', :'acct_a'),
-   $$ can_proceed = true $$)
+   $$ can_proceed = true $$),
+  (11, 'creation_job_audit', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
+   format($$ insert into public.creation_job_audit (job_id, ad_account_id, entity_type, facebook_id, action, fields) values (%s, %L, 'ad', 'x', 'deleted_by_rollback', '{}') $$, :job_a, :'acct_a'),
+   $$ fields = '{}' $$)
 ) t(n, tbl, a_rows, b_rows, member_sees, stranger_sees, insert_sql, set_clause);
 grant select on rls_tables to authenticated, anon;
 

@@ -3,7 +3,7 @@
 -- starts in 'pending'. The expected machines are written out here, from the spec, and the
 -- table private.state_transitions must hold exactly them.
 begin;
-select plan(98);
+select plan(115);
 
 select tests.create_supabase_user('smt_owner') as owner_id \gset
 select tests.create_ad_account('smt_owner', 'act_91000201') as acct \gset
@@ -15,8 +15,12 @@ insert into smt_job_legal values
   (6, 'in_progress', 'completed'), (7, 'in_progress', 'failed'), (8, 'in_progress', 'rolling_back'),
   (9, 'in_progress', 'awaiting_confirmation'),
   (10, 'awaiting_confirmation', 'rolling_back'), (11, 'awaiting_confirmation', 'failed'),
-  (12, 'rolling_back', 'rolled_back'), (13, 'rolling_back', 'failed'),
-  (14, 'completed', 'in_progress');
+  (12, 'rolling_back', 'rolled_back'), (13, 'rolling_back', 'rollback_blocked'),
+  (14, 'rollback_blocked', 'rolling_back'),
+  (15, 'completed', 'in_progress'),
+  -- crash-loop cap: a job stopped before it got to in_progress
+  (16, 'pending', 'rolling_back'), (17, 'pending', 'awaiting_confirmation'),
+  (18, 'verifying', 'rolling_back'), (19, 'verifying', 'awaiting_confirmation');
 
 create temp table smt_slot_legal (n int, from_status text, to_status text) on commit drop;
 insert into smt_slot_legal values
@@ -31,6 +35,7 @@ insert into smt_job_path values
   ('pending', '{}'), ('verifying', '{verifying}'), ('in_progress', '{verifying,in_progress}'),
   ('awaiting_confirmation', '{verifying,in_progress,awaiting_confirmation}'),
   ('rolling_back', '{verifying,in_progress,rolling_back}'),
+  ('rollback_blocked', '{verifying,in_progress,rolling_back,rollback_blocked}'),
   ('completed', '{verifying,in_progress,completed}'), ('failed', '{failed}'),
   ('rolled_back', '{verifying,in_progress,rolling_back,rolled_back}');
 create temp table smt_slot_path (status text, path text[]) on commit drop;

@@ -52,7 +52,7 @@ Deno.test("the demo runs end to end, twice on the same database", async () => {
     assert.match(output, /progress: \{"status":"(pending|verifying|in_progress)"/);
     assert.match(
       output,
-      /GET \/campaign-create\/jobs\/:id: \{"status":"completed","ad_sets_created":50,"ads_created":50,"slots_verified":"101"/,
+      /GET \/campaign-create\/jobs\/:id: \{"status":"completed","created":\{"adSets":50,"ads":50\},"verified":101/,
     );
     assert.match(output, /on Meta, live: \{"campaigns":2,"adSets":51,"ads":51,/);
     assert.doesNotMatch(output, /EAAB-demo-/, "the access token is never printed");

@@ -2,6 +2,7 @@
 // the Graph API simulator and the real database.
 import assert from "node:assert/strict";
 import { invokeResult, nextAdAccountId, type TestStack, testWithStack } from "../_support/stack.ts";
+import { signLocalJwt } from "../../../dev/lib/local-env.ts";
 import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
 
 /** A fresh ad account on the simulated Meta, with the token that may use it. */
@@ -16,6 +17,17 @@ async function metaAccount(stack: TestStack, options: { appSecret?: string } = {
     ...options,
   });
   return { id, token };
+}
+
+/** The same, with fetch: supabase-js does not show an answer's headers. */
+async function connectRaw(stack: TestStack, userId: string, body: unknown) {
+  const jwt = await signLocalJwt({ sub: userId, role: "authenticated" });
+  const response = await fetch(`${stack.functions.url}/functions/v1/ad-accounts`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${jwt}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: await response.json() };
 }
 
 async function connect(stack: TestStack, userId: string, body: unknown) {
@@ -90,6 +102,7 @@ testWithStack("ad-accounts", async (t, stack) => {
       assert.equal(answer.body.platformAccountId, meta.id);
       assert.equal(answer.body.name, `Account ${meta.id}`);
       assert.equal(answer.body.accountStatus, 1);
+      assert.deepEqual(answer.body.limits, { campaigns: 5000, adSets: 5000, ads: 5000 });
       assert.ok(!JSON.stringify(answer.body).includes(meta.token), "the token is never returned");
 
       const [row] = await stack.sql`
@@ -125,32 +138,58 @@ testWithStack("ad-accounts", async (t, stack) => {
     assert.equal(right.status, 201);
   });
 
-  await t.step("a transient Meta error is retried; one that persists is 502", async () => {
-    const meta = await metaAccount(stack);
-    const path = `/${meta.id}$`;
-    await stack.sim("/__sim/faults", {
-      rules: [{ path, times: 1, effect: { error: { code: 2, transient: true, status: 503 } } }],
-    });
-    assert.equal(
-      (await connect(stack, owner, { platformAccountId: meta.id, accessToken: meta.token })).status,
-      201,
-    );
+  await t.step(
+    "a transient Meta error is retried; one that persists, or a rate limit, is 503 with Retry-After",
+    async () => {
+      const meta = await metaAccount(stack);
+      const path = `/${meta.id}$`;
+      await stack.sim("/__sim/faults", {
+        rules: [{ path, times: 1, effect: { error: { code: 2, transient: true, status: 503 } } }],
+      });
+      assert.equal(
+        (await connect(stack, owner, { platformAccountId: meta.id, accessToken: meta.token }))
+          .status,
+        201,
+      );
 
-    const other = await metaAccount(stack);
-    await stack.sim("/__sim/faults", {
-      rules: [{
-        path: `/${other.id}$`,
-        effect: { error: { code: 2, transient: true, status: 503 } },
-      }],
-    });
-    const answer = await connect(stack, owner, {
-      platformAccountId: other.id,
-      accessToken: other.token,
-    });
-    assert.equal(answer.status, 502);
-    assert.equal(answer.body.error, "meta_unreachable");
-    await stack.sim("/__sim/faults", { rules: [] });
-  });
+      const other = await metaAccount(stack);
+      await stack.sim("/__sim/faults", {
+        rules: [{
+          path: `/${other.id}$`,
+          effect: { error: { code: 2, transient: true, status: 503 } },
+        }],
+      });
+      const answer = await connectRaw(stack, owner, {
+        platformAccountId: other.id,
+        accessToken: other.token,
+      });
+      assert.equal(answer.status, 503);
+      assert.equal(answer.headers.get("Retry-After"), "30");
+      assert.equal(answer.body.error, "meta_unavailable");
+      assert.equal(answer.body.retryAfterSeconds, 30);
+
+      const throttled = await metaAccount(stack);
+      await stack.sim("/__sim/faults", {
+        rules: [{
+          path: `/${throttled.id}$`,
+          times: 1,
+          effect: { rateLimit: { regainSeconds: 300 } },
+        }],
+      });
+      const limited = await connectRaw(stack, owner, {
+        platformAccountId: throttled.id,
+        accessToken: throttled.token,
+      });
+      await stack.sim("/__sim/faults", { rules: [] });
+      assert.equal(limited.status, 503, "a rate limit is no verdict on the token");
+      assert.equal(limited.headers.get("Retry-After"), "300", "Meta's own wait");
+      assert.equal((limited.body.meta as { class: string }).class, "RATE_LIMIT");
+      const [{ count }] = await stack.sql`
+        select count(*)::int from public.ad_accounts
+        where platform_account_id in (${other.id}, ${throttled.id})`;
+      assert.equal(count, 0, "nothing stored");
+    },
+  );
 
   await t.step(
     "401 for a validly signed JWT whose user no longer exists, and nothing stored",

@@ -7,6 +7,7 @@
 // requests, hence which of them the seeded faults hit, differs from run to run: the invariant
 // must hold for every order.
 import assert from "node:assert/strict";
+import { adSetTemplate } from "../_support/launches.ts";
 import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
 
 type SimObject = { type: string; name: string; parentId: string | null; deleted: boolean };
@@ -14,7 +15,7 @@ type SimObject = { type: string; name: string; parentId: string | null; deleted:
 const adSets = 6;
 const adsPerAdSet = 2;
 
-/** Launches as an app would under a flaky Meta: a 502 (Meta did not answer) is tried again with
+/** Launches as an app would under a flaky Meta: a 503 (Meta did not answer) is tried again with
  * the same Idempotency-Key. */
 async function launchRetrying(stack: TestStack, owner: string, act: string): Promise<number> {
   const client = await stack.clientFor(owner);
@@ -25,14 +26,14 @@ async function launchRetrying(stack: TestStack, owner: string, act: string): Pro
         body: {
           adAccountId: act,
           campaign: { name: `Storm ${act}`, objective: "OUTCOME_SALES" },
-          adSets: { count: adSets, template: { daily_budget: 1000 } },
+          adSets: { count: adSets, template: adSetTemplate },
           ads: { perAdSet: adsPerAdSet, template: { creativeId: "555" } },
           retryBudget: 12,
         },
       }),
     );
     if (answer.status === 202) return answer.body.jobId as number;
-    assert.ok(answer.status === 502 && attempt < 10, JSON.stringify(answer));
+    assert.ok(answer.status === 503 && attempt < 10, JSON.stringify(answer));
   }
 }
 

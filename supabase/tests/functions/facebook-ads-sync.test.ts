@@ -2,6 +2,7 @@
 // against the simulator (entities paused and deleted on Meta's side, insights failing) and the
 // real database (triggers, claims, complete_final_sync).
 import assert from "node:assert/strict";
+import { adSetTemplate, campaignFields } from "../_support/launches.ts";
 import { GraphClient } from "../../functions/_shared/graph-client.ts";
 import {
   graphApiVersion,
@@ -39,8 +40,12 @@ async function launchedAccount(stack: TestStack, owner: string) {
     assert.ok(result.ok, JSON.stringify(result));
     return result.data.id;
   };
-  const campaign = await create("campaigns", { name: "Sync C", objective: "OUTCOME_SALES" });
-  const adSet = await create("adsets", { name: "Sync AS", campaign_id: campaign });
+  const campaign = await create("campaigns", { name: "Sync C", ...campaignFields });
+  const adSet = await create("adsets", {
+    name: "Sync AS",
+    campaign_id: campaign,
+    ...adSetTemplate,
+  });
   const adA = await create("ads", {
     name: "Sync A",
     adset_id: adSet,
@@ -194,6 +199,33 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
     const bad = await safetyNet(stack, { "x-cron-secret": localCronSecret }, { lookbackDays: 0 });
     assert.equal(bad.status, 400);
   });
+
+  await t.step(
+    "facebook-ads-sync: Meta failing past the retries is 503 with Retry-After, not a verdict",
+    async () => {
+      await stack.sim("/__sim/faults", {
+        rules: [{
+          path: `^/${meta.id}/campaigns$`,
+          effect: { error: { code: 2, transient: true, status: 503 } },
+        }],
+      });
+      const jwt = await signLocalJwt({ sub: owner, role: "authenticated" });
+      const response = await fetch(`${stack.functions.url}/functions/v1/facebook-ads-sync`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${jwt}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ adAccountId: meta.id }),
+      });
+      await stack.sim("/__sim/faults", { rules: [] });
+      const body = await response.json();
+      assert.equal(response.status, 503, JSON.stringify(body));
+      assert.equal(response.headers.get("Retry-After"), "30");
+      assert.equal(body.error, "meta_unavailable");
+      assert.equal(body.meta.class, "TEMPORARY");
+
+      const again = await sync(stack, owner, { adAccountId: meta.id });
+      assert.equal(again.status, 200, "trying again later works");
+    },
+  );
 
   await t.step(
     "facebook-ads-sync: 400 on a bad body, 403 for another user's account, 422 when Meta revokes the token",

@@ -1,6 +1,7 @@
 // The Graph client and its error classes against the simulator over real HTTP: each failure Meta
 // produces arrives as the class the safety layers act on.
 import assert from "node:assert/strict";
+import { adSetTemplate, campaignFields } from "../_support/launches.ts";
 import { type BatchOperation, GraphClient } from "../../functions/_shared/graph-client.ts";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { testWithStack } from "../_support/stack.ts";
@@ -20,7 +21,7 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
   const createCampaign = (name: string) =>
     graph.post<{ id: string }>("/act_900/campaigns", {
       name,
-      objective: "OUTCOME_SALES",
+      ...campaignFields,
       status: "PAUSED",
     });
 
@@ -105,10 +106,7 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
         version: graphApiVersion,
         accessToken: token,
       });
-      const created = await nowhere.post("/act_900/campaigns", {
-        name: "x",
-        objective: "OUTCOME_SALES",
-      });
+      const created = await nowhere.post("/act_900/campaigns", { name: "x", ...campaignFields });
       assert.ok(!created.ok);
       assert.equal(created.error.class, "TEMPORARY");
     },
@@ -120,7 +118,7 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
       await stack.sim("/__sim/accounts", { id: "act_901", token });
       const campaign = await graph.post<{ id: string }>("/act_901/campaigns", {
         name: "batch c",
-        objective: "OUTCOME_SALES",
+        ...campaignFields,
       });
       assert.ok(campaign.ok);
       const result = await graph.batch([
@@ -128,7 +126,7 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
           method: "POST",
           path: "/act_901/adsets",
           name: "adset",
-          params: { name: "batch as", campaign_id: campaign.data.id },
+          params: { name: "batch as", campaign_id: campaign.data.id, ...adSetTemplate },
         },
         {
           method: "POST",
@@ -162,7 +160,7 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
       const campaign = (name: string): BatchOperation => ({
         method: "POST",
         path: "/act_901/campaigns",
-        params: { name, objective: "OUTCOME_SALES" },
+        params: { name, ...campaignFields },
       });
       const result = await graph.batch([
         campaign("fine"),
@@ -187,17 +185,19 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
   );
 
   await t.step(
-    "batch: multi-id reads ride in it; a dropped batch of creates is UNKNOWN_OUTCOME as a whole",
+    "batch: per-id reads ride in it; a dropped batch of creates is UNKNOWN_OUTCOME as a whole",
     async () => {
       const state = await stack.sim("/__sim/state?account=act_901") as SimState;
       const ids = state.objects.map((o) => o.id);
-      const read = await graph.batch([{
-        method: "GET",
-        path: "/",
-        params: { ids: ids.join(","), fields: "id,name" },
-      }]);
-      assert.ok(read.ok && read.data[0].ok);
-      assert.deepEqual(Object.keys(read.data[0].data as object).sort(), [...ids].sort());
+      const read = await graph.batch(
+        ids.map((id) => ({
+          method: "GET" as const,
+          path: `/${id}`,
+          params: { fields: "id,name" },
+        })),
+      );
+      assert.ok(read.ok && read.data.every((r) => r.ok));
+      assert.deepEqual(read.data.map((r) => r.ok && (r.data as { id: string }).id), ids);
 
       await stack.sim("/__sim/faults", {
         rules: [{ path: "^/$", times: 1, effect: { applyThenDrop: true } }],
@@ -206,7 +206,7 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
         {
           method: "POST",
           path: "/act_901/campaigns",
-          params: { name: "whole batch lost", objective: "OUTCOME_SALES" },
+          params: { name: "whole batch lost", ...campaignFields },
         },
       ]);
       assert.ok(!dropped.ok);

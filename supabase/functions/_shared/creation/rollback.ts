@@ -1,0 +1,116 @@
+// Rollback, the last resort: the job's objects are deleted, ads first, then ad sets, then the
+// campaign, each recorded in the job's audit with its fields as Meta reported them just before.
+// Only what the job made is touched: its slots' objects and copies of them (same deterministic
+// name). An object someone else put in the campaign is never deleted, and the campaign that
+// holds one is kept (deleting it would take theirs along).
+import type { EntityType, Json } from "../db.ts";
+import type { GraphClient } from "../graph-client.ts";
+import { type GraphError, type GraphResult, isMissingObject } from "../graph-errors.ts";
+import type { JobLease, Slot } from "../job-tracker.ts";
+import { retryRead } from "../retry.ts";
+import {
+  isOnMeta,
+  type JobInventory,
+  type MetaObject,
+  objectsOf,
+  strangers,
+} from "./meta-inventory.ts";
+import { slotsOf } from "./plan.ts";
+
+const maxPerBatch = 50;
+
+/** The fields kept in the audit: what it takes to recreate each kind of object. */
+const auditFields: Record<EntityType, string> = {
+  campaign: "id,name,objective,status,special_ad_categories,daily_budget,lifetime_budget",
+  ad_set:
+    "id,name,campaign_id,status,billing_event,optimization_goal,targeting,daily_budget,lifetime_budget,bid_amount,start_time,end_time",
+  ad: "id,name,adset_id,status,creative",
+};
+
+const chunks = <T>(items: T[]) =>
+  Array.from(
+    { length: Math.ceil(items.length / maxPerBatch) },
+    (_, i) => items.slice(i * maxPerBatch, (i + 1) * maxPerBatch),
+  );
+
+/** Deletes objects, 50 a batch; one already gone counts as deleted. */
+export async function deleteObjects(
+  graph: GraphClient,
+  objects: MetaObject[],
+): Promise<GraphResult<void>> {
+  for (const chunk of chunks(objects)) {
+    const deleted = await retryRead(() =>
+      graph.batch(chunk.map((o) => ({ method: "DELETE" as const, path: `/${o.id}` })))
+    );
+    if (!deleted.ok) return deleted;
+    const failed = deleted.data.find((r) => !r.ok && !isMissingObject(r.error));
+    if (failed && !failed.ok) return failed;
+  }
+  return { ok: true, data: undefined };
+}
+
+/** The objects' fields as Meta has them now (those already gone are left out). */
+async function auditEntries(
+  graph: GraphClient,
+  objects: MetaObject[],
+): Promise<GraphResult<{ entity_type: EntityType; facebook_id: string; fields: Json }[]>> {
+  const entries: { entity_type: EntityType; facebook_id: string; fields: Json }[] = [];
+  for (const chunk of chunks(objects)) {
+    const read = await retryRead(() =>
+      graph.batch(chunk.map((o) => ({
+        method: "GET" as const,
+        path: `/${o.id}`,
+        params: { fields: auditFields[o.entityType] },
+      })))
+    );
+    if (!read.ok) return read;
+    for (const [i, answer] of read.data.entries()) {
+      if (!answer.ok && isMissingObject(answer.error)) continue;
+      if (!answer.ok) return answer;
+      entries.push({
+        entity_type: chunk[i].entityType,
+        facebook_id: chunk[i].id,
+        fields: answer.data as Json,
+      });
+    }
+  }
+  return { ok: true, data: entries };
+}
+
+export type RollbackOutcome =
+  | { kind: "rolled_back"; keptCampaign?: MetaObject }
+  | { kind: "failed"; error: GraphError };
+
+/**
+ * Deletes what the job made, as `inventory` shows it (unknown outcomes already resolved), and
+ * marks its slots rolled back. Each kind is audited, deleted and recorded before the next.
+ */
+export async function rollBack(
+  graph: GraphClient,
+  lease: JobLease,
+  slots: Slot[],
+  inventory: JobInventory,
+): Promise<RollbackOutcome> {
+  const { copies, unowned } = strangers(inventory, slots);
+  const keptCampaign = unowned.length > 0 ? inventory.campaign ?? undefined : undefined;
+  for (const type of ["ad", "ad_set", "campaign"] as const) {
+    const created = slotsOf(slots, type).filter((s) => s.status === "created");
+    const live = created.filter((s) => isOnMeta(inventory, s));
+    const doomed = [
+      ...objectsOf(inventory, type).filter((o) => live.some((s) => s.facebook_id === o.id)),
+      ...copies.filter((o) => o.entityType === type),
+    ].filter((o) => o.id !== keptCampaign?.id);
+    const audit = await auditEntries(graph, doomed);
+    if (!audit.ok) return { kind: "failed", error: audit.error };
+    await lease.recordAudit(audit.data);
+    const deleted = await deleteObjects(graph, doomed);
+    if (!deleted.ok) return { kind: "failed", error: deleted.error };
+    await lease.markRolledBack(
+      created.filter((s) => s.facebook_id !== keptCampaign?.id).map((s) => s.id),
+    );
+  }
+  await lease.markRolledBack(
+    slots.filter((s) => s.status !== "created" && s.status !== "rolled_back").map((s) => s.id),
+  );
+  return { kind: "rolled_back", keptCampaign };
+}

@@ -1,0 +1,121 @@
+// Launch helpers shared by the creation tests: a valid launch body (with the fields Meta requires
+// of ad sets), launching through supabase-js, what the simulated Meta holds, and waiting on a
+// condition. One copy, so every test launches the same way an app does.
+import assert from "node:assert/strict";
+import { graphApiVersion } from "../../../dev/lib/local-env.ts";
+import { GraphClient } from "../../functions/_shared/graph-client.ts";
+import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
+import { invokeResult, type TestStack } from "./stack.ts";
+
+export type SimObject = {
+  id: string;
+  type: "campaign" | "adset" | "ad";
+  name: string;
+  parentId: string | null;
+  deleted: boolean;
+  status: string;
+};
+
+/** The fields Meta requires of a campaign besides its name (budgets live on the ad sets). */
+export const campaignFields = {
+  objective: "OUTCOME_SALES",
+  special_ad_categories: [],
+  is_adset_budget_sharing_enabled: false,
+};
+
+/** The ad set fields Meta requires, as a launch's template carries them. */
+export const adSetTemplate = {
+  daily_budget: 1000,
+  billing_event: "IMPRESSIONS",
+  optimization_goal: "REACH",
+  targeting: { geo_locations: { countries: ["FR"] } },
+};
+
+export function launchBody(
+  act: string,
+  name: string,
+  adSets: number,
+  adsPerAdSet = 1,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    adAccountId: act,
+    campaign: { name, objective: "OUTCOME_SALES" },
+    adSets: { count: adSets, template: adSetTemplate },
+    ads: { perAdSet: adsPerAdSet, template: { creativeId: "555" } },
+    ...extra,
+  };
+}
+
+/** POST /campaign-create as the user's app does; the answer's status and body. */
+export async function launch(stack: TestStack, userId: string, body: unknown, key?: string) {
+  const client = await stack.clientFor(userId);
+  return await invokeResult(
+    await client.functions.invoke("campaign-create", {
+      body: body as Record<string, unknown>,
+      headers: key ? { "Idempotency-Key": key } : {},
+    }),
+  );
+}
+
+/** Launches and returns the job id, failing unless the launch is accepted (202). */
+export async function launched(stack: TestStack, userId: string, body: unknown): Promise<number> {
+  const answer = await launch(stack, userId, body);
+  assert.equal(answer.status, 202, JSON.stringify(answer.body));
+  return answer.body.jobId as number;
+}
+
+/** Every object the simulated Meta holds for the account, deleted ones included. */
+export async function objectsOnMeta(stack: TestStack, act: string): Promise<SimObject[]> {
+  return (await stack.sim(`/__sim/state?account=${act}`) as { objects: SimObject[] }).objects;
+}
+
+/** The live (not deleted) objects of the account on Meta, by type. */
+export async function liveOnMeta(stack: TestStack, act: string) {
+  const live = (await objectsOnMeta(stack, act)).filter((o) => !o.deleted);
+  const of = (type: SimObject["type"]) => live.filter((o) => o.type === type);
+  return { campaigns: of("campaign"), adSets: of("adset"), ads: of("ad"), all: live };
+}
+
+/** Exactly one campaign with `adSets` ad sets and `ads` ads live, no two sharing a name. */
+export async function assertExactly(stack: TestStack, act: string, adSets: number, ads: number) {
+  const live = await liveOnMeta(stack, act);
+  assert.deepEqual([live.campaigns.length, live.adSets.length, live.ads.length], [1, adSets, ads]);
+  assert.equal(new Set(live.adSets.map((o) => o.name)).size, adSets, "no two ad sets share a name");
+  assert.equal(new Set(live.ads.map((o) => o.name)).size, ads, "no two ads share a name");
+  assert.ok(
+    live.adSets.every((o) => o.parentId === live.campaigns[0].id),
+    "every ad set is in the campaign",
+  );
+}
+
+/** The account's access token as adrail stored it (to act on Meta as a person would). */
+export async function accountToken(stack: TestStack, act: string): Promise<string> {
+  const [row] = await stack
+    .sql`select access_token_ciphertext from public.ad_accounts where platform_account_id = ${act}`;
+  return await decryptSecret(row.access_token_ciphertext);
+}
+
+/** A Graph client acting on the account directly, as a person in Ads Manager would. */
+export async function metaAsPerson(stack: TestStack, act: string): Promise<GraphClient> {
+  return new GraphClient({
+    baseUrl: stack.simulator.url,
+    version: graphApiVersion,
+    accessToken: await accountToken(stack, act),
+  });
+}
+
+/** Polls `probe` until it answers something; fails after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
