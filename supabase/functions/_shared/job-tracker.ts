@@ -173,10 +173,14 @@ export class JobLease {
     await db()`select public.record_ad_account_rate_limit(${this.job.ad_account_id}, ${until})`;
   }
 
-  /** Meta failed a probe of the account too: its breaker opens; returns until when it waits. */
-  async recordOutage(): Promise<Date> {
+  /**
+   * Meta failed a probe of the account too: its breaker opens (the wait doubles with each
+   * consecutive outage, from `baseMs` to `capMs`); returns until when its jobs wait.
+   */
+  async recordOutage(backoff: { baseMs: number; capMs: number }): Promise<Date> {
     const [{ until }] = await db()<{ until: Date }[]>`
-      select public.record_meta_outage(${this.job.ad_account_id}) as until`;
+      select public.record_meta_outage(${this.job.ad_account_id}, ${backoff.baseMs / 1000},
+        ${backoff.capMs / 1000}) as until`;
     return until;
   }
 

@@ -4,9 +4,6 @@ import type { GraphResult } from "./graph-errors.ts";
 
 export type BackoffPolicy = { baseMs: number; capMs: number };
 
-/** 1 s, 2 s, 4 s, 8 s, 16 s ceilings: the schedule of durable job retries. */
-export const jobBackoff: BackoffPolicy = { baseMs: 1000, capMs: 16_000 };
-
 /** Short in-process retries, for idempotent reads only. */
 export const readBackoff: BackoffPolicy = { baseMs: 200, capMs: 1000 };
 

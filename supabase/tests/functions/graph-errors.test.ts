@@ -5,7 +5,8 @@ import {
   classifyNetworkFailure,
   regainAccessMs,
 } from "../../functions/_shared/graph-errors.ts";
-import { backoffDelayMs, jobBackoff, keyedJitter } from "../../functions/_shared/retry.ts";
+import { backoffDelayMs, keyedJitter } from "../../functions/_shared/retry.ts";
+import { jobBackoff } from "../../functions/_shared/creation/failure-policy.ts";
 
 const noHeaders = new Headers();
 

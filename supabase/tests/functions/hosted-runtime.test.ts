@@ -49,6 +49,11 @@ const killPoints = {
     rollsBack: true,
     when: "new.status = 'rolled_back' and new.entity_type = 'ad_set'",
   },
+  /** Rolling back: the campaign deleted on Meta, not yet recorded. */
+  campaign_deleted: {
+    rollsBack: true,
+    when: "new.status = 'rolled_back' and new.entity_type = 'campaign'",
+  },
 };
 type Boundary = keyof typeof killPoints;
 

@@ -9,7 +9,7 @@
 //   - a rollback never gives up: whatever stops it blocks it, and it is tried again, later each
 //     time (15 s doubling up to an hour), for as long as it takes.
 import type { GraphError } from "../graph-errors.ts";
-import { backoffDelayMs, type BackoffPolicy, jobBackoff, keyedJitter } from "../retry.ts";
+import { backoffDelayMs, type BackoffPolicy, keyedJitter } from "../retry.ts";
 
 export type FailureAction =
   /** Try again at `at`, spending one retry of the job's budget. */
@@ -28,6 +28,12 @@ export type JobFailureContext = {
   /** Set when a probe of the account failed too: Meta is down for it until then. */
   outageUntil?: Date;
 };
+
+/** A job's own retries: 1 s, 2 s, 4 s, 8 s, 16 s ceilings, with full jitter. */
+export const jobBackoff: BackoffPolicy = { baseMs: 1000, capMs: 16_000 };
+
+/** Meta down for an account: its jobs wait 5 s, doubling with each failed probe, 5 minutes at most. */
+export const outageBackoff: BackoffPolicy = { baseMs: 5_000, capMs: 300_000 };
 
 /** A blocked rollback's wait: 15 s, doubling, an hour at most. */
 export const rollbackBackoff: BackoffPolicy = { baseMs: 15_000, capMs: 3_600_000 };

@@ -1,0 +1,375 @@
+// One creation job's run, as a short pipeline of named steps, each returning one result:
+//   - plan (plan.ts): resolve unknown outcomes first, else create the next ad set with its ads in
+//     one batch (intent committed before the call), else verify;
+//   - resolve unknowns: a slot left `creating` is looked up on Meta by its deterministic name and
+//     adopted when found, never created blindly (meta-inventory.ts);
+//   - verify: everything read back through the campaign and its edges in one batch; what Meta
+//     lacks is created again, copies of the job's own objects are removed, anything else in the
+//     campaign is reported and left alone;
+//   - roll back (rollback.ts): ads, ad sets, campaign, audited first; a rollback that cannot
+//     proceed blocks and is tried again later, for as long as it takes.
+// Every decision on a failure is the failure policy's (failure-policy.ts).
+import type { AdAccountAccess } from "../ad-account-access.ts";
+import type { CampaignCreateRequest } from "../creation-request.ts";
+import type { GraphClient } from "../graph-client.ts";
+import type { GraphError } from "../graph-errors.ts";
+import {
+  type JobLease,
+  RetryBudgetExhausted,
+  type Slot,
+  type SlotOutcome,
+} from "../job-tracker.ts";
+import { log } from "../log.ts";
+import { finalJobStatuses, type JobStatus, runnableJobStatuses } from "./job-states.ts";
+import { creationBatch, nextCreationStep, parentFailedInBatch } from "./plan.ts";
+import {
+  isOnMeta,
+  type JobInventory,
+  objectsOf,
+  readJobInventory,
+  strangers,
+} from "./meta-inventory.ts";
+import {
+  creationFailureAction,
+  type FailureAction,
+  type JobFailureContext,
+  mayBeOutage,
+  outageBackoff,
+  rollbackFailureAction,
+} from "./failure-policy.ts";
+import { deleteObjects, rollBack } from "./rollback.ts";
+
+export type JobRunReport = {
+  jobId: number;
+  status: JobStatus;
+  nextRunAt?: string;
+  lost?: boolean;
+  error?: string;
+};
+
+/** Waits shorter than this happen in process; longer ones release the job durably. */
+const maxInProcessWaitMs = 5_000;
+/** Meta's account_status values under which the account still takes writes (ACTIVE, IN_GRACE_PERIOD). */
+const writableAccountStatuses = [1, 9];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a step did: go on, the job now waits (released), or no worker step is left. */
+type StepResult = { kind: "next" } | { kind: "released"; at: Date } | { kind: "settled" };
+
+const next: StepResult = { kind: "next" };
+const settled: StepResult = { kind: "settled" };
+
+export class JobPipeline {
+  private readonly graph: GraphClient;
+  private readonly act: string;
+
+  constructor(
+    private readonly lease: JobLease,
+    access: AdAccountAccess,
+    private readonly request: CampaignCreateRequest,
+    private readonly deadline: number,
+    private readonly leaseSeconds: number,
+  ) {
+    this.graph = access.graph;
+    this.act = access.platformAccountId;
+  }
+
+  private get job() {
+    return this.lease.job;
+  }
+
+  async run(): Promise<JobRunReport> {
+    if (this.job.status === "pending") await this.lease.transition("verifying");
+    if (this.job.status === "verifying") {
+      // Pre-creation verification ran before the job existed; a dry run stops there.
+      await this.lease.transition(this.job.dry_run ? "completed" : "in_progress");
+    }
+    while (runnableJobStatuses.includes(this.job.status)) {
+      if (Date.now() > this.deadline) return await this.release(new Date());
+      await this.lease.extend(this.leaseSeconds);
+      const result = this.job.status === "in_progress"
+        ? await this.createStep()
+        : await this.rollbackStep();
+      if (result.kind === "released") return this.report(result.at);
+      if (result.kind === "settled") break;
+    }
+    // Waiting for a person (awaiting_confirmation): give the job back, so that their answer
+    // is taken up at once rather than when this lease expires.
+    if (!finalJobStatuses.includes(this.job.status)) return await this.release(new Date());
+    return this.report();
+  }
+
+  private report(nextRunAt?: Date): JobRunReport {
+    return { jobId: this.job.id, status: this.job.status, nextRunAt: nextRunAt?.toISOString() };
+  }
+
+  private async release(at: Date): Promise<JobRunReport> {
+    await this.lease.release(at);
+    return this.report(at);
+  }
+
+  // ---- creating ------------------------------------------------------------------------------
+
+  private async createStep(): Promise<StepResult> {
+    const slots = await this.lease.slots();
+    const step = nextCreationStep(slots);
+    if (step.kind === "create") return await this.create(step.unit, slots);
+    const inventory = await readJobInventory(this.graph, this.act, slots);
+    if (!inventory.ok) return await this.onCreationFailure(inventory.error);
+    if (step.kind === "resolve_unknowns") {
+      const failure = await this.adopt(slots, inventory.data);
+      return failure ? await this.onCreationFailure(failure) : next;
+    }
+    return await this.verify(slots, inventory.data);
+  }
+
+  /** One batch: the unit's slots committed `creating` first, their outcomes recorded after. */
+  private async create(unit: Slot[], slots: Slot[]): Promise<StepResult> {
+    await this.lease.beginCreations(unit.map((s) => s.id));
+    const result = await this.graph.batch(creationBatch(unit, slots, this.request, this.act));
+    if (!result.ok) {
+      // The whole request failed. Only a lost answer may have created anything.
+      const unknown = result.error.class === "UNKNOWN_OUTCOME";
+      await this.lease.recordOutcomes(unit.map((s) => ({
+        slot_id: s.id,
+        status: unknown ? "creating" : "failed",
+        error: result.error.message,
+      })));
+      return await this.onCreationFailure(result.error);
+    }
+    const failedSlots = new Set(unit.filter((_, i) => !result.data[i].ok));
+    const outcomes: SlotOutcome[] = [];
+    const failures: GraphError[] = [];
+    for (const [i, slot] of unit.entries()) {
+      const answer = result.data[i];
+      if (answer.ok) {
+        // The id comes from Meta's answer to this very item.
+        const id = (answer.data as { id?: unknown } | undefined)?.id;
+        if (typeof id === "string" && id !== "") {
+          outcomes.push({ slot_id: slot.id, status: "created", facebook_id: id });
+          continue;
+        }
+        outcomes.push({ slot_id: slot.id, status: "creating", error: "an answer without an id" });
+        failures.push({
+          class: "UNKNOWN_OUTCOME",
+          message: "Meta answered a create without an id",
+        });
+      } else if (answer.error.class === "UNKNOWN_OUTCOME") {
+        outcomes.push({ slot_id: slot.id, status: "creating", error: answer.error.message });
+        failures.push(answer.error);
+      } else if (parentFailedInBatch(slot, unit, failedSlots)) {
+        // Its parent was not created in the same batch: it says nothing about this item.
+        outcomes.push({
+          slot_id: slot.id,
+          status: "failed",
+          error: "its parent was not created in the same batch",
+        });
+      } else {
+        outcomes.push({ slot_id: slot.id, status: "failed", error: answer.error.message });
+        failures.push(answer.error);
+      }
+    }
+    await this.lease.recordOutcomes(outcomes);
+    if (failures.length === 0) return next;
+    // The gravest failure decides: a refusal beats a throttle beats a lost answer or a transient one.
+    const rank = { PERMANENT: 0, RATE_LIMIT: 1, UNKNOWN_OUTCOME: 2, TEMPORARY: 3 };
+    const [gravest] = failures.sort((a, b) => rank[a.class] - rank[b.class]);
+    if (gravest.class === "PERMANENT") {
+      // Meta refusing a child can mean its parent was a silent failure (an id came back, nothing
+      // was kept): then it is that silent failure to retry, not a refusal to roll back on.
+      const now = await this.lease.slots();
+      const inventory = await readJobInventory(this.graph, this.act, now);
+      if (!inventory.ok) return await this.onCreationFailure(inventory.error);
+      const silent = await this.recordReadBack(now, inventory.data);
+      if (silent) return await this.onCreationFailure(silent);
+    }
+    return await this.onCreationFailure(gravest);
+  }
+
+  /**
+   * Each slot left `creating` is looked up by its name: found = adopted, absent = failed (to be
+   * created again). Further copies of the same name (made by a retry) are removed.
+   */
+  private async adopt(slots: Slot[], inventory: JobInventory): Promise<GraphError | undefined> {
+    const adopted = slots.map((slot) => {
+      if (slot.status !== "creating") return slot;
+      const found = objectsOf(inventory, slot.entity_type).find((o) => o.name === slot.entity_name);
+      return found ? { ...slot, status: "created" as const, facebook_id: found.id } : slot;
+    });
+    const { copies } = strangers(inventory, adopted);
+    const removed = await deleteObjects(this.graph, copies);
+    if (!removed.ok) return removed.error;
+    if (copies.length > 0) {
+      log.warn("copies of the job's objects removed", {
+        jobId: this.job.id,
+        ids: copies.map((o) => o.id),
+      });
+    }
+    await this.lease.recordOutcomes(
+      adopted.filter((_, i) => slots[i].status === "creating").map((s): SlotOutcome =>
+        s.status === "created"
+          ? { slot_id: s.id, status: "created", facebook_id: s.facebook_id! }
+          : {
+            slot_id: s.id,
+            status: "failed",
+            error: "not on Meta after an unknown outcome: to be created again",
+          }
+      ),
+    );
+    return undefined;
+  }
+
+  /**
+   * Records which created slots Meta has; the missing ones (silent failures) are failed again.
+   * Returns the failure to retry on when some are missing: it spends the retry budget like any
+   * retry, so a Meta that keeps dropping objects ends in a rollback, not in a loop.
+   */
+  private async recordReadBack(
+    slots: Slot[],
+    inventory: JobInventory,
+  ): Promise<GraphError | undefined> {
+    const created = slots.filter((s) => s.status === "created");
+    const missing = created.filter((s) => !isOnMeta(inventory, s));
+    await this.lease.recordVerification(
+      created.filter((s) => isOnMeta(inventory, s)).map((s) => s.id),
+      missing.map((s) => s.id),
+    );
+    if (missing.length === 0) return undefined;
+    log.warn("silent failures found", { jobId: this.job.id, slots: missing.map((s) => s.id) });
+    return {
+      class: "TEMPORARY",
+      message: `${missing.length} object(s) reported created are missing on Meta`,
+    };
+  }
+
+  private async verify(slots: Slot[], inventory: JobInventory): Promise<StepResult> {
+    const silent = await this.recordReadBack(slots, inventory);
+    if (silent) return await this.onCreationFailure(silent);
+    const { copies, unowned } = strangers(inventory, slots);
+    await this.recordUnowned(unowned);
+    const removed = await deleteObjects(this.graph, copies);
+    if (!removed.ok) return await this.onCreationFailure(removed.error);
+    await this.lease.transition("completed");
+    return settled;
+  }
+
+  private async recordUnowned(unowned: ReturnType<typeof strangers>["unowned"]): Promise<void> {
+    if (unowned.length > 0) {
+      log.warn("objects in the campaign that adrail did not create: left alone", {
+        jobId: this.job.id,
+        ids: unowned.map((o) => o.id),
+      });
+    }
+    await this.lease.recordUnowned(
+      unowned.map((o) => ({ entity_type: o.entityType, facebook_id: o.id, name: o.name })),
+    );
+  }
+
+  // ---- failures ------------------------------------------------------------------------------
+
+  /** Meta down for the whole account, or this job's own failure? One read of the account tells. */
+  private async outageUntil(error: GraphError): Promise<Date | undefined> {
+    if (!mayBeOutage(error)) return undefined;
+    const probe = await this.graph.get(`/${this.act}`, { fields: "account_status" });
+    if (!probe.ok && mayBeOutage(probe.error)) return await this.lease.recordOutage(outageBackoff);
+    await this.lease.clearOutage();
+    return undefined;
+  }
+
+  private context(outageUntil?: Date): JobFailureContext {
+    return {
+      jobId: this.job.id,
+      retriesUsed: this.job.retry_count,
+      retryBudget: this.job.retry_budget,
+      rollbackAttempts: this.job.rollback_attempts,
+      outageUntil,
+    };
+  }
+
+  private async onCreationFailure(error: GraphError): Promise<StepResult> {
+    const context = this.context(await this.outageUntil(error));
+    return await this.apply(creationFailureAction(error, context), error);
+  }
+
+  private async onRollbackFailure(error: GraphError): Promise<StepResult> {
+    return await this.apply(rollbackFailureAction(error, this.context()), error);
+  }
+
+  private async apply(action: FailureAction, error: GraphError): Promise<StepResult> {
+    switch (action.kind) {
+      case "wait":
+        if (error.class === "RATE_LIMIT") await this.lease.recordRateLimit(action.until);
+        await this.lease.release(action.until);
+        return { kind: "released", at: action.until };
+      case "retry":
+        try {
+          await this.lease.spendRetry(action.reason);
+        } catch (spent) {
+          if (!(spent instanceof RetryBudgetExhausted)) throw spent;
+          return await this.apply({ kind: "roll_back", reason: spent.message }, error);
+        }
+        this.job.retry_count++;
+        if (
+          action.at.getTime() - Date.now() <= maxInProcessWaitMs &&
+          action.at.getTime() < this.deadline
+        ) {
+          await sleep(Math.max(0, action.at.getTime() - Date.now()));
+          return next;
+        }
+        await this.lease.release(action.at);
+        return { kind: "released", at: action.at };
+      case "roll_back":
+        await this.lease.transition(
+          this.job.rollback_policy === "confirm" ? "awaiting_confirmation" : "rolling_back",
+          action.reason,
+        );
+        return next;
+      case "block_rollback":
+        await this.lease.blockRollback(action.reason, action.until);
+        log.warn("rollback blocked", {
+          jobId: this.job.id,
+          reason: action.reason,
+          until: action.until,
+        });
+        return { kind: "released", at: action.until };
+    }
+  }
+
+  // ---- rolling back --------------------------------------------------------------------------
+
+  private async rollbackStep(): Promise<StepResult> {
+    if (this.job.status === "rollback_blocked") {
+      // Before each new try: is the account able to take writes again?
+      const account = await this.graph.get<{ account_status?: number }>(`/${this.act}`, {
+        fields: "account_status",
+      });
+      if (!account.ok) return await this.onRollbackFailure(account.error);
+      const status = Number(account.data.account_status);
+      if (!writableAccountStatuses.includes(status)) {
+        return await this.onRollbackFailure({
+          class: "PERMANENT",
+          message: `the ad account is not active (account_status ${status})`,
+        });
+      }
+      await this.lease.transition("rolling_back");
+    }
+    let slots = await this.lease.slots();
+    const inventory = await readJobInventory(this.graph, this.act, slots);
+    if (!inventory.ok) return await this.onRollbackFailure(inventory.error);
+    if (slots.some((s) => s.status === "creating")) {
+      const failure = await this.adopt(slots, inventory.data);
+      if (failure) return await this.onRollbackFailure(failure);
+      slots = await this.lease.slots();
+    }
+    await this.recordUnowned(strangers(inventory.data, slots).unowned);
+    const outcome = await rollBack(this.graph, this.lease, slots, inventory.data);
+    if (outcome.kind === "failed") return await this.onRollbackFailure(outcome.error);
+    const kept = outcome.keptCampaign;
+    await this.lease.transition(
+      "rolled_back",
+      kept ? `campaign ${kept.id} kept: it holds objects adrail did not create` : undefined,
+    );
+    return settled;
+  }
+}
