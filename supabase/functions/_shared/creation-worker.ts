@@ -68,14 +68,15 @@ async function runJob(
   const fields = { jobId: lease.job.id, worker: lease.worker };
   try {
     const request = CampaignCreateBody.safeParse(lease.job.request);
-    if (!request.success) {
-      // Not a request campaign-create accepted: no worker will ever be able to run it.
-      await lease.transition("failed", "the job's stored request is not a valid launch request");
-      return { jobId: lease.job.id, status: "failed" };
-    }
     const access = await adAccountById(lease.job.ad_account_id);
-    const report = await new JobPipeline(lease, access, request.data, deadline, leaseSeconds)
-      .run();
+    const pipeline = new JobPipeline(
+      lease,
+      access,
+      request.success ? request.data : null,
+      deadline,
+      leaseSeconds,
+    );
+    const report = await pipeline.run();
     log.info("creation job run", { ...fields, ...report });
     return report;
   } catch (error) {

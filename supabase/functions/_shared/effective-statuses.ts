@@ -15,5 +15,11 @@ export const liveEffectiveStatuses = [
   "PENDING_BILLING_INFO",
 ];
 
+/**
+ * The ad account statuses (`account_status`) under which Meta takes writes: ACTIVE (1),
+ * IN_GRACE_PERIOD (9), and 201, which Meta reports for "any active".
+ */
+export const writableAccountStatuses: readonly number[] = [1, 9, 201];
+
 /** Every effective_status, DELETED and ARCHIVED included. */
 export const allEffectiveStatuses = [...liveEffectiveStatuses, "DELETED", "ARCHIVED"];

@@ -9,13 +9,10 @@ import type { AdAccountAccess } from "./ad-account-access.ts";
 import type { AccountObjectLimits } from "./ad-accounts.ts";
 import type { CampaignCreateRequest } from "./creation-request.ts";
 import { db } from "./db.ts";
-import { liveEffectiveStatuses } from "./effective-statuses.ts";
+import { liveEffectiveStatuses, writableAccountStatuses } from "./effective-statuses.ts";
 import type { BatchOperation } from "./graph-client.ts";
 import type { GraphError, GraphResult } from "./graph-errors.ts";
 import { backoffDelayMs, readBackoff } from "./retry.ts";
-
-/** account_status values under which Meta accepts writes: active, in grace period, any active. */
-const usableAccountStatuses = new Set([1, 9, 201]);
 
 /** Tries of the verification batch while Meta fails transiently (waits under 1 s in between). */
 export const verificationAttempts = 3;
@@ -151,7 +148,7 @@ export async function verifyBeforeCreation(
     } else {
       row.account_accessible = true;
       const status = (account.data as { account_status?: number }).account_status ?? 0;
-      row.account_suspended = !usableAccountStatuses.has(status);
+      row.account_suspended = !writableAccountStatuses.includes(status);
       if (row.account_suspended) {
         errors.push(`the ad account is not active (account_status ${status})`);
       }

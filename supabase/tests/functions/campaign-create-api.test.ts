@@ -301,7 +301,7 @@ testWithStack("campaign-create API", async (t, stack) => {
       const blocked = await progress(stack, owner, blockedJob);
       assert.equal(blocked.status, "rollback_blocked");
       assert.equal(blocked.blockedReason, blocked.lastError);
-      assert.match(String(blocked.blockedReason), /rollback blocked/);
+      assert.match(String(blocked.blockedReason), /account_status 2/);
       assert.deepEqual(
         blocked.liveEntities.map((e) => e.id).sort(),
         (await liveOnMeta(stack, suspended)).all.map((o) => o.id).sort(),

@@ -46,8 +46,9 @@ testWithStack("campaign-create when Meta misbehaves for a long time", async (t, 
       const jobId = await launched(stack, owner, launchBody(act, "Suspended", 20, 2));
       await stack.jobSettled(jobId, { statuses: ["rollback_blocked"] });
       await stack.sim("/__sim/faults", { rules: [] });
-      const blocked = await job(stack, jobId);
-      assert.match(blocked.last_error, /rollback blocked/);
+      const [stuck] = await stack.sql`
+        select reason from public.stuck_creation_jobs where job_id = ${jobId}`;
+      assert.match(stuck.reason, /^rollback blocked: .*account_status 2/);
       assert.ok((await liveOnMeta(stack, act)).all.length > 0, "the disabled account keeps them");
       const [live] = await stack.sql`
         select live_entities::int as n from public.creation_jobs_with_live_entities where job_id = ${jobId}`;
@@ -173,6 +174,9 @@ testWithStack("campaign-create when Meta misbehaves for a long time", async (t, 
         "theirs is untouched",
       );
       assert.deepEqual(live.campaigns.map((o) => o.id), [campaign.id], "and so is its campaign");
+      const [kept] = await stack.sql`
+      select live_entity_ids from public.creation_jobs_with_live_entities where job_id = ${jobId}`;
+      assert.deepEqual(kept.live_entity_ids, [campaign.id], "the kept campaign is listed as live");
       assert.equal(live.ads.length, 0, "every object the job made is gone");
       const row = await job(stack, jobId);
       assert.deepEqual(row.unowned_objects.map((o: { facebook_id: string }) => o.facebook_id), [

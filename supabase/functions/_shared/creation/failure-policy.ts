@@ -71,6 +71,6 @@ export function rollbackFailureAction(error: GraphError, job: JobFailureContext)
   return {
     kind: "block_rollback",
     until: after(waitMs),
-    reason: `rollback blocked: ${error.message}`,
+    reason: error.message,
   };
 }

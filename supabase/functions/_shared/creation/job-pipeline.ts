@@ -20,7 +20,13 @@ import {
   type SlotOutcome,
 } from "../job-tracker.ts";
 import { log } from "../log.ts";
-import { finalJobStatuses, type JobStatus, runnableJobStatuses } from "./job-states.ts";
+import { writableAccountStatuses } from "../effective-statuses.ts";
+import {
+  creatingJobStatuses,
+  finalJobStatuses,
+  type JobStatus,
+  runnableJobStatuses,
+} from "./job-states.ts";
 import { creationBatch, nextCreationStep, parentFailedInBatch } from "./plan.ts";
 import {
   isOnMeta,
@@ -49,8 +55,6 @@ export type JobRunReport = {
 
 /** Waits shorter than this happen in process; longer ones release the job durably. */
 const maxInProcessWaitMs = 5_000;
-/** Meta's account_status values under which the account still takes writes (ACTIVE, IN_GRACE_PERIOD). */
-const writableAccountStatuses = [1, 9];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,7 +71,8 @@ export class JobPipeline {
   constructor(
     private readonly lease: JobLease,
     access: AdAccountAccess,
-    private readonly request: CampaignCreateRequest,
+    /** Null when the stored request no longer parses: nothing more can be created from it. */
+    private readonly request: CampaignCreateRequest | null,
     private readonly deadline: number,
     private readonly leaseSeconds: number,
   ) {
@@ -80,6 +85,13 @@ export class JobPipeline {
   }
 
   async run(): Promise<JobRunReport> {
+    if (!this.request && creatingJobStatuses.includes(this.job.status)) {
+      // Whatever it made is rolled back (a rollback needs only the slots).
+      await this.apply({
+        kind: "roll_back",
+        reason: "the job's stored request is not a valid launch request",
+      }, { class: "PERMANENT", message: "invalid stored request" });
+    }
     if (this.job.status === "pending") await this.lease.transition("verifying");
     if (this.job.status === "verifying") {
       // Pre-creation verification ran before the job existed; a dry run stops there.
@@ -127,7 +139,9 @@ export class JobPipeline {
   /** One batch: the unit's slots committed `creating` first, their outcomes recorded after. */
   private async create(unit: Slot[], slots: Slot[]): Promise<StepResult> {
     await this.lease.beginCreations(unit.map((s) => s.id));
-    const result = await this.graph.batch(creationBatch(unit, slots, this.request, this.act));
+    // run() rolled back a job without a valid request before any create step.
+    const request = this.request!;
+    const result = await this.graph.batch(creationBatch(unit, slots, request, this.act));
     if (!result.ok) {
       // The whole request failed. Only a lost answer may have created anything.
       const unknown = result.error.class === "UNKNOWN_OUTCOME";

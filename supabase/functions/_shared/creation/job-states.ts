@@ -18,6 +18,9 @@ export type JobStatus = (typeof jobStatuses)[number];
 /** Statuses a job ends in: no worker moves it on (a verify request may reopen a completed one). */
 export const finalJobStatuses: readonly JobStatus[] = ["completed", "failed", "rolled_back"];
 
+/** Statuses of a job still creating (before any rollback was decided). */
+export const creatingJobStatuses: readonly JobStatus[] = ["pending", "verifying", "in_progress"];
+
 /** Statuses a worker claims a due job in. */
 export const runnableJobStatuses: readonly JobStatus[] = [
   "pending",
