@@ -4,10 +4,10 @@
 // name). An object someone else put in the campaign is never deleted, and the campaign that
 // holds one is kept (deleting it would take theirs along).
 import type { EntityType, Json } from "../db.ts";
-import type { GraphClient } from "../graph-client.ts";
+import type { BatchOperation, GraphClient } from "../graph-client.ts";
 import { type GraphError, type GraphResult, isMissingObject } from "../graph-errors.ts";
 import type { JobLease, Slot } from "../job-tracker.ts";
-import { retryRead } from "../retry.ts";
+import { backoffDelayMs, readBackoff, retryRead } from "../retry.ts";
 import {
   isOnMeta,
   type JobInventory,
@@ -33,20 +33,53 @@ const chunks = <T>(items: T[]) =>
     (_, i) => items.slice(i * maxPerBatch, (i + 1) * maxPerBatch),
   );
 
+/** Tries of a batch's failed items when Meta fails them transiently (deletes and reads are idempotent). */
+const itemAttempts = 3;
+
+/**
+ * Runs `operation` for each object in batches of 50 and tries again, a few times, the items Meta
+ * failed transiently; an item that keeps failing, or a refusal, is the answer. An object Meta
+ * does not have is skipped (already deleted).
+ */
+async function forEachObject(
+  graph: GraphClient,
+  objects: MetaObject[],
+  operation: (o: MetaObject) => BatchOperation,
+  onAnswer: (o: MetaObject, data: unknown) => void,
+): Promise<GraphResult<void>> {
+  for (const chunk of chunks(objects)) {
+    let pending = chunk;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const answers = await retryRead(() => graph.batch(pending.map(operation)));
+      if (!answers.ok) return answers;
+      const again: MetaObject[] = [];
+      for (const [i, answer] of answers.data.entries()) {
+        if (answer.ok) onAnswer(pending[i], answer.data);
+        else if (isMissingObject(answer.error)) continue;
+        else if (answer.error.class === "TEMPORARY" && attempt < itemAttempts) {
+          again.push(pending[i]);
+        } else return answer;
+      }
+      if (again.length > 0) {
+        await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, readBackoff)));
+      }
+      pending = again;
+    }
+  }
+  return { ok: true, data: undefined };
+}
+
 /** Deletes objects, 50 a batch; one already gone counts as deleted. */
 export async function deleteObjects(
   graph: GraphClient,
   objects: MetaObject[],
 ): Promise<GraphResult<void>> {
-  for (const chunk of chunks(objects)) {
-    const deleted = await retryRead(() =>
-      graph.batch(chunk.map((o) => ({ method: "DELETE" as const, path: `/${o.id}` })))
-    );
-    if (!deleted.ok) return deleted;
-    const failed = deleted.data.find((r) => !r.ok && !isMissingObject(r.error));
-    if (failed && !failed.ok) return failed;
-  }
-  return { ok: true, data: undefined };
+  return await forEachObject(
+    graph,
+    objects,
+    (o) => ({ method: "DELETE", path: `/${o.id}` }),
+    () => {},
+  );
 }
 
 /** The objects' fields as Meta has them now (those already gone are left out). */
@@ -55,26 +88,14 @@ async function auditEntries(
   objects: MetaObject[],
 ): Promise<GraphResult<{ entity_type: EntityType; facebook_id: string; fields: Json }[]>> {
   const entries: { entity_type: EntityType; facebook_id: string; fields: Json }[] = [];
-  for (const chunk of chunks(objects)) {
-    const read = await retryRead(() =>
-      graph.batch(chunk.map((o) => ({
-        method: "GET" as const,
-        path: `/${o.id}`,
-        params: { fields: auditFields[o.entityType] },
-      })))
-    );
-    if (!read.ok) return read;
-    for (const [i, answer] of read.data.entries()) {
-      if (!answer.ok && isMissingObject(answer.error)) continue;
-      if (!answer.ok) return answer;
-      entries.push({
-        entity_type: chunk[i].entityType,
-        facebook_id: chunk[i].id,
-        fields: answer.data as Json,
-      });
-    }
-  }
-  return { ok: true, data: entries };
+  const read = await forEachObject(
+    graph,
+    objects,
+    (o) => ({ method: "GET", path: `/${o.id}`, params: { fields: auditFields[o.entityType] } }),
+    (o, fields) =>
+      entries.push({ entity_type: o.entityType, facebook_id: o.id, fields: fields as Json }),
+  );
+  return read.ok ? { ok: true, data: entries } : read;
 }
 
 export type RollbackOutcome =
