@@ -22,7 +22,7 @@
 // How many of each fault fired comes from the simulator's request log.
 //   SOAK_RUNS (1000)  SOAK_SEED (1)  SOAK_CONCURRENCY (6: runs in flight; a run only waiting
 //   for a Retry-After or for a job released for longer than 20 s gives its place up)
-//   SOAK_MAX_DB_CONNECTIONS (100: no new run starts while the database holds more connections:
+//   SOAK_MAX_DB_CONNECTIONS (80: no new run starts while the database holds more connections:
 //   every launch starts a worker run with a pool of its own, see the note below)
 //   SOAK_FAULT_SCALE (1: multiplies every fault probability)  SOAK_JOB_TIMEOUT_S (600: a job
 //   not settled that long after its launch is given up on; unsettled unless it has settled by
@@ -39,7 +39,8 @@
 // Connections: each campaign-create invocation's background worker run keeps a pool of up to 5
 // connections, and an idle run waits up to 20 s for the soonest released job: every run started
 // in the 20 s before a released job comes due stays alive until then. The database's connections
-// grow with the launch rate, hence SOAK_MAX_DB_CONNECTIONS.
+// grow with the launch rate, hence SOAK_MAX_DB_CONNECTIONS; it only holds new runs back, so the
+// runs already started can push past it (143 seen with a cap of 100).
 import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
@@ -60,7 +61,7 @@ const checkMetrics = env("SOAK_METRICS", 1) !== 0;
 const latencyMs = env("SOAK_LATENCY_MS", 0);
 const faultScale = env("SOAK_FAULT_SCALE", 1);
 const keepLogs = env("SOAK_KEEP_LOGS", 0) !== 0;
-const maxConnections = env("SOAK_MAX_DB_CONNECTIONS", 100);
+const maxConnections = env("SOAK_MAX_DB_CONNECTIONS", 80);
 
 const adSets = 5;
 const adsPerAdSet = 1;

@@ -73,11 +73,12 @@ async function startService(service: Service): Promise<void> {
     "-A",
     `${root}${service.script}`,
   ], { ...service.env, DENO_TLS_CA_STORE: "system" });
-  for (let i = 0; i < 100; i++) {
+  // A minute: on a fresh machine (or a new checkout) Deno first compiles every module it loads.
+  for (let i = 0; i < 300; i++) {
     if (await running(service)) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`${service.name} did not start; see ${log}`);
+  throw new Error(`${service.name} did not start within a minute; see ${log}`);
 }
 
 async function start(): Promise<void> {
