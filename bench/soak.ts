@@ -4,9 +4,9 @@
 // errors (~10 % of requests and batch items), lost answers (~2 % of POST items and ~1 % of batch
 // envelopes applied, then the answer cut), silent successes (~1 % of POST items), a few rate
 // limits (early: adrail waits a whole minute for each) and a few suspensions the harness lifts
-// 2-10 s after it sees them. Nobody drives the worker except as pg_cron would: launches start
-// worker runs, and where pg_cron does not run (any database but the cluster's cron database) the
-// harness POSTs creation-worker with the cron secret at every full minute, the same HTTP route.
+// 2-10 s after it sees them. Nobody drives the worker: launches start worker runs, and pg_cron's
+// ticks (through pg_net, as on Supabase) resume released jobs; the soak refuses a database where
+// pg_cron does not run (a cluster runs it in one database: cron.database_name).
 // Then every account is read back from the simulator:
 //   excess    live objects beyond what a completed job asked for, copies sharing a name, or
 //             objects outside the job's campaign;
@@ -22,8 +22,6 @@
 // How many of each fault fired comes from the simulator's request log.
 //   SOAK_RUNS (1000)  SOAK_SEED (1)  SOAK_CONCURRENCY (6: runs in flight; a run only waiting
 //   for a Retry-After or for a job released for longer than 20 s gives its place up)
-//   SOAK_MAX_DB_CONNECTIONS (80: no new run starts while the database holds more connections:
-//   every launch starts a worker run with a pool of its own, see the note below)
 //   SOAK_FAULT_SCALE (1: multiplies every fault probability)  SOAK_JOB_TIMEOUT_S (600: a job
 //   not settled that long after its launch is given up on; unsettled unless it has settled by
 //   the end)  SOAK_METRICS (1; 0 skips the lost-metrics part)  SOAK_LATENCY_MS (0)
@@ -36,17 +34,15 @@
 // worker's own lanes) interleave their requests differently every time, so which request a
 // probability rule hits, hence the exact counts, differ between two soaks of the same seed; the
 // invariants must hold for every order.
-// Connections: each campaign-create invocation's background worker run keeps a pool of up to 5
-// connections, and an idle run waits up to 20 s for the soonest released job: every run started
-// in the 20 s before a released job comes due stays alive until then. The database's connections
-// grow with the launch rate, hence SOAK_MAX_DB_CONNECTIONS; it only holds new runs back, so the
-// runs already started can push past it (143 seen with a cap of 100).
+// Connections: every launch starts a worker run, but only as many work at once as the database
+// has worker slots (creation_worker_slots); the rest end at once. The summary reports the peak of
+// the functions' connections (application_name adrail-functions) and of live invocations.
 import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { localCronSecret, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
+import { localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
 
 const env = (name: string, fallback: number) => {
   const value = Number(Deno.env.get(name) ?? fallback);
@@ -61,7 +57,6 @@ const checkMetrics = env("SOAK_METRICS", 1) !== 0;
 const latencyMs = env("SOAK_LATENCY_MS", 0);
 const faultScale = env("SOAK_FAULT_SCALE", 1);
 const keepLogs = env("SOAK_KEEP_LOGS", 0) !== 0;
-const maxConnections = env("SOAK_MAX_DB_CONNECTIONS", 80);
 
 const adSets = 5;
 const adsPerAdSet = 1;
@@ -88,12 +83,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const actOf = (run: number) => `act_88${seed}${String(run).padStart(6, "0")}`;
 const scaled = (probability: number) => Math.min(1, probability * faultScale);
 
-/** A few accounts suspended at one of their ad-set creates, lifted some seconds later. */
+/**
+ * A few accounts suspended at one of their ad-set creates, lifted some seconds later; among the
+ * first 60 % of the runs, so that their rollbacks (which back off) overlap the other runs.
+ */
 const suspensions = new Map<number, { nth: number; liftAfterMs: number }>();
 {
   const count = Math.max(2, Math.round(runs / 100));
+  const among = Math.max(count, Math.ceil(runs * 0.6));
   while (suspensions.size < Math.min(count, runs)) {
-    const run = Math.floor(random() * runs);
+    const run = Math.floor(random() * Math.min(among, runs));
     if (!suspensions.has(run)) {
       suspensions.set(run, {
         nth: 1 + Math.floor(random() * adSets),
@@ -144,14 +143,17 @@ if (earlier > 0) {
       "(DATABASE_URL=... deno task db:reset)",
   );
 }
-// pg_cron runs in one database of a cluster: where it does, its ticks resume released jobs and
-// the harness adds none; elsewhere the harness ticks as it would.
-let cron = false;
-const [{ present }] = await sql<{ present: boolean }[]>`
-  select to_regclass('cron.job') is not null as present`;
-if (present) {
-  [{ cron }] = await sql<{ cron: boolean }[]>`
-    select exists (select 1 from cron.job where jobname = 'adrail-creation-worker' and active) as cron`;
+// Released jobs are resumed by pg_cron alone, as on Supabase: without it the soak would wait
+// for ticks that never come.
+const [{ cron }] = await sql<{ cron: boolean }[]>`
+  select to_regclass('cron.job') is not null as cron`;
+if (!cron) {
+  console.error(
+    "soak: pg_cron does not run in this database (it runs in the cluster's cron.database_name); " +
+      "use the local cluster's postgres database",
+  );
+  await sql.end();
+  Deno.exit(2);
 }
 const stack = await startLocalStack({ databaseUrl, seed, latencyMs });
 const { simulator, functions } = stack;
@@ -260,10 +262,7 @@ const stats = {
   launchRetries: 0,
   syncRetries: 0,
   reinstated: 0,
-  cronTicks: 0,
   retryAfterWaitMs: 0,
-  /** Time new runs waited for the database's connections to fall under SOAK_MAX_DB_CONNECTIONS. */
-  heldBackMs: 0,
 };
 const finalStatuses = ["completed", "failed", "rolled_back"];
 
@@ -404,53 +403,19 @@ async function soakRun(
   return result;
 }
 
-/** pg_cron's tick, as the local stack's Vault wiring would send it: every full minute. */
-function startCronTicks(): () => void {
-  if (cron) return () => {};
-  let stopped = false;
-  let timer: number | undefined;
-  const schedule = () => {
-    timer = setTimeout(async () => {
-      if (stopped) return;
-      try {
-        const response = await fetch(`${functions.url}/functions/v1/creation-worker`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "x-cron-secret": localCronSecret },
-          body: "{}",
-        });
-        await response.body?.cancel();
-        stats.cronTicks++;
-      } catch (error) {
-        console.warn(`soak: cron tick failed: ${error}`);
-      }
-      schedule();
-    }, 60_000 - (Date.now() % 60_000));
-  };
-  schedule();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-}
-
-/**
- * Samples, every second, how many connections this database has: every launch starts a worker
- * run with a pool of its own, so the launch rate the soak can keep up is bounded by them.
- */
-function sampleConnections(): { now: () => number; peak: () => number; stop: () => void } {
-  let now = 0;
+/** Samples, every second, how many connections the functions hold (their peak is reported). */
+function sampleConnections(): { peak: () => number; stop: () => void } {
   let peak = 0;
   const timer = setInterval(async () => {
     try {
       const [{ n }] = await sql<{ n: number }[]>`
-        select count(*)::int as n from pg_stat_activity where datname = current_database()`;
-      now = n;
+        select count(*)::int as n from pg_stat_activity where application_name = 'adrail-functions'`;
       peak = Math.max(peak, n);
     } catch {
       // a refused connection is seen in the functions' answers, not here
     }
   }, 1000);
-  return { now: () => now, peak: () => peak, stop: () => clearInterval(timer) };
+  return { peak: () => peak, stop: () => clearInterval(timer) };
 }
 
 /** The most invocations the functions server had running at once (worker runs included). */
@@ -531,7 +496,6 @@ async function finalSyncsOf(adIds: string[]): Promise<Map<string, ChangeRow>> {
 // ---- main ------------------------------------------------------------------------------------
 
 let exitCode = 0;
-const stopCron = startCronTicks();
 const connections = sampleConnections();
 try {
   const suffix = `${seed}-${crypto.randomUUID().slice(0, 8)}`;
@@ -559,10 +523,6 @@ try {
   const acquire = async () => {
     if (inFlight < concurrency) inFlight++;
     else await new Promise<void>((resolve) => queue.push(resolve));
-    // The database is shared: no new launch while it holds more connections than allowed.
-    const since = Date.now();
-    while (connections.now() > maxConnections) await sleep(250);
-    stats.heldBackMs += Date.now() - since;
   };
   const release = () => {
     const next = queue.shift();
@@ -734,10 +694,9 @@ try {
       `sync_retries=${stats.syncRetries} sync_failures=${syncFailures} ` +
       `retry_after_wait_s=${(stats.retryAfterWaitMs / 1000).toFixed(0)} ` +
       `metrics_checked=${metricsChecked} deferred_final_syncs=${deferred} ` +
-      `reinstated=${stats.reinstated} cron_ticks=${cron ? "pg_cron" : stats.cronTicks} ` +
+      `reinstated=${stats.reinstated} ` +
       `settle_s_p50=${pct(0.5)} p90=${pct(0.9)} max=${pct(1)} ` +
-      `db_connections_peak=${connections.peak()} invocations_peak=${peakInvocations()} ` +
-      `held_back_s=${(stats.heldBackMs / 1000).toFixed(0)} ` +
+      `functions_connections_peak=${connections.peak()} invocations_peak=${peakInvocations()} ` +
       `seed=${seed} concurrency=${concurrency}`,
   );
   console.log(
@@ -751,7 +710,6 @@ try {
     totals.missing + totals.orphans + totals.dbMismatch + lost + syncFailures;
   if (failures > 0) exitCode = 1;
 } finally {
-  stopCron();
   connections.stop();
   await stack.close();
   await sql.end({ timeout: 5 });

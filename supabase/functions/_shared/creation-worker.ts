@@ -1,7 +1,8 @@
-// The creation worker: claims due jobs and runs each one's pipeline (creation/job-pipeline.ts)
-// until it ends, waits, or the run's time is up; several jobs at once, each its own lane. A run
-// with nothing due waits a little for a released job coming due, then ends: pg_cron's next tick
-// (or the next launch) starts another.
+// The creation worker: a run takes one of the database's worker slots (creation/worker-slots.ts:
+// a burst of launches cannot pile up runs and their connections), then claims due jobs and runs
+// each one's pipeline (creation/job-pipeline.ts) until it ends, waits, or the run's time is up;
+// several jobs at once, each its own lane. A run with nothing due waits a little for a released
+// job coming due, then ends: pg_cron's next tick (or the next launch) starts another.
 import { z } from "zod";
 import { adAccountById } from "./ad-account-access.ts";
 import { onShutdown, runInBackground } from "./background-task.ts";
@@ -9,6 +10,7 @@ import { CampaignCreateBody } from "./creation-request.ts";
 import { JobLease, LeaseLost, nextJobDueAt } from "./job-tracker.ts";
 import { log } from "./log.ts";
 import { JobPipeline, type JobRunReport } from "./creation/job-pipeline.ts";
+import { WorkerSlot } from "./creation/worker-slots.ts";
 
 export type { JobRunReport };
 
@@ -35,25 +37,70 @@ const defaultConcurrency = 4;
  * left to the next pg_cron tick.
  */
 const maxIdleWaitMs = 20_000;
+/** How often an idle lane looks for a due job while it waits. */
+const idlePollMs = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Claims and runs due jobs until none is left (or due soon) or the budget is spent. */
-export async function runCreationWorker(options: WorkerOptions = {}): Promise<JobRunReport[]> {
+/** What a run did: the slot it worked in (null: every slot was held) and its jobs' reports. */
+export type WorkerRunReport = { slot: number | null; jobs: JobRunReport[] };
+
+/**
+ * Takes a worker slot, then claims and runs due jobs until none is left (or due soon) or the
+ * budget is spent. Without a free slot it ends at once: the runs holding the slots take the job up.
+ */
+export async function runCreationWorker(
+  runId: string,
+  options: WorkerOptions = {},
+): Promise<WorkerRunReport> {
   const deadline = Date.now() + (options.budgetMs ?? 100_000);
+  const report: WorkerRunReport = { slot: null, jobs: [] };
+  let held: WorkerSlot | null = null;
+  // Ended by the runtime: the slot is freed at once where the runtime leaves the time (else its
+  // hold expires); the jobs keep their leases until they expire.
+  onShutdown(() => void held?.release().catch(() => {}));
+  for (;;) {
+    held = await WorkerSlot.claim(runId);
+    if (!held) return report;
+    report.slot = held.slot;
+    try {
+      report.jobs.push(...await runLanes(held, deadline, options));
+    } finally {
+      await held.release();
+    }
+    // A launch whose run found every slot held just before this one was freed: take its job.
+    const dueAt = await nextJobDueAt();
+    if (Date.now() >= deadline || dueAt === null || dueAt.getTime() > Date.now()) return report;
+  }
+}
+
+async function runLanes(
+  slot: WorkerSlot,
+  deadline: number,
+  options: WorkerOptions,
+): Promise<JobRunReport[]> {
   const leaseSeconds = options.leaseSeconds ?? 60;
   const reports: JobRunReport[] = [];
+  /** Lanes claiming or working a job (counted from the claim on, so no lane ends in a race). */
+  let busy = 0;
   const lane = async () => {
-    while (Date.now() < deadline) {
+    while (slot.held && Date.now() < deadline) {
+      busy++;
       const lease = await JobLease.claimNext(leaseSeconds);
-      if (lease) {
-        reports.push(await runJob(lease, deadline, leaseSeconds));
-        continue;
+      try {
+        if (lease) reports.push(await runJob(lease, deadline, leaseSeconds));
+      } finally {
+        busy--;
       }
-      const dueAt = await nextJobDueAt();
-      const waitMs = dueAt === null ? Infinity : dueAt.getTime() - Date.now();
-      if (waitMs > maxIdleWaitMs || Date.now() + waitMs >= deadline) return;
-      await sleep(Math.max(waitMs, 0) + 50);
+      if (lease) continue;
+      // While another lane is busy, this one stays: the run holds a slot, and a launch that found
+      // every slot held counts on the holders' idle lanes to take its job up.
+      if (busy === 0) {
+        const dueAt = await nextJobDueAt();
+        const waitMs = dueAt === null ? Infinity : dueAt.getTime() - Date.now();
+        if (waitMs > maxIdleWaitMs || Date.now() + waitMs >= deadline) return;
+      }
+      await sleep(idlePollMs);
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? defaultConcurrency }, lane));
@@ -110,8 +157,15 @@ export function startWorkerInBackground(options: WorkerOptions = {}): string {
     log.warn("creation worker run cut short by the runtime", { runId, reason });
   });
   runInBackground("creation worker run", async () => {
-    const jobs = await runCreationWorker(options);
-    log.info("creation worker run finished", { runId, jobs });
+    const { slot, jobs } = await runCreationWorker(runId, options);
+    if (slot === null) {
+      log.info(
+        "creation worker run skipped: every worker slot is held; their runs take the jobs up",
+        {
+          runId,
+        },
+      );
+    } else log.info("creation worker run finished", { runId, slot, jobs });
   }, { runId });
   return runId;
 }

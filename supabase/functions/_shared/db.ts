@@ -17,6 +17,8 @@ export function db(): Sql {
     prepare: false,
     max: 5,
     idle_timeout: 20,
+    // Names the functions' sessions in pg_stat_activity (dashboard SQL, the soak's connection count).
+    connection: { application_name: "adrail-functions" },
     onnotice: () => {},
   });
   return pool;

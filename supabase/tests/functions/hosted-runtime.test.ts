@@ -67,6 +67,7 @@ async function holdWorkersAtKillPoints(stack: TestStack): Promise<void> {
     .map(([boundary, { when }]) => `(j.campaign_name = 'Kill ${boundary}' and ${when})`)
     .join("\n        or ");
   await stack.sql.unsafe(`
+    drop schema if exists kill_points cascade; -- left by a run killed mid-test
     create schema kill_points;
     create table kill_points.released (released boolean);
     create function kill_points.hold() returns trigger language plpgsql as $$

@@ -6,8 +6,11 @@
 //     failed too) waits with the account's outage backoff and spends no retry; otherwise it is
 //     the job's own failure: it spends one retry of the budget, with backoff and full jitter;
 //   - a refusal, or a spent budget, rolls back;
-//   - a rollback never gives up: whatever stops it blocks it, and it is tried again, later each
-//     time (15 s doubling up to an hour), for as long as it takes.
+//   - a rollback never gives up. A transient failure or a lost answer is tried again soon (the
+//     job backoff, a few times in one run; the outage backoff while Meta is down for the
+//     account), a rate limit waits for Meta's regain time; anything else, or transient failures
+//     that persist, blocks it, and it is tried again later each time (15 s doubling up to an
+//     hour), for as long as it takes.
 import type { GraphError } from "../graph-errors.ts";
 import { backoffDelayMs, type BackoffPolicy, keyedJitter } from "../retry.ts";
 
@@ -27,6 +30,8 @@ export type JobFailureContext = {
   rollbackAttempts: number;
   /** Set when a probe of the account failed too: Meta is down for it until then. */
   outageUntil?: Date;
+  /** Transient failures of this rollback in the current run, this one included. */
+  transientRollbackFailures?: number;
 };
 
 /** A job's own retries: 1 s, 2 s, 4 s, 8 s, 16 s ceilings, with full jitter. */
@@ -37,6 +42,9 @@ export const outageBackoff: BackoffPolicy = { baseMs: 5_000, capMs: 300_000 };
 
 /** A blocked rollback's wait: 15 s, doubling, an hour at most. */
 export const rollbackBackoff: BackoffPolicy = { baseMs: 15_000, capMs: 3_600_000 };
+
+/** Transient failures a rollback retries on the job backoff in one run before it blocks. */
+export const rollbackTransientRetries = 5;
 
 /** Failures worth a probe of the account: were they the job's, or is Meta down? */
 export function mayBeOutage(error: GraphError): boolean {
@@ -66,11 +74,23 @@ export function creationFailureAction(error: GraphError, job: JobFailureContext)
 
 /** What a failure while rolling back means: never the end, only a later try. */
 export function rollbackFailureAction(error: GraphError, job: JobFailureContext): FailureAction {
+  if (error.class === "RATE_LIMIT") {
+    return { kind: "wait", until: after(error.retryAfterMs ?? 60_000), reason: error.message };
+  }
+  if (mayBeOutage(error)) {
+    if (job.outageUntil) {
+      return { kind: "wait", until: job.outageUntil, reason: `Meta unavailable: ${error.message}` };
+    }
+    const attempt = (job.transientRollbackFailures ?? 1) - 1;
+    if (attempt < rollbackTransientRetries) {
+      const waitMs = backoffDelayMs(attempt, jobBackoff, keyedJitter(`${job.jobId}:r${attempt}`));
+      return { kind: "wait", until: after(waitMs), reason: `${error.class}: ${error.message}` };
+    }
+  }
   const backoff = rollbackBackoff.baseMs * 2 ** job.rollbackAttempts;
-  const waitMs = Math.min(rollbackBackoff.capMs, Math.max(backoff, error.retryAfterMs ?? 0));
   return {
     kind: "block_rollback",
-    until: after(waitMs),
+    until: after(Math.min(rollbackBackoff.capMs, backoff)),
     reason: error.message,
   };
 }

@@ -12,7 +12,7 @@
 import type { AdAccountAccess } from "../ad-account-access.ts";
 import type { CampaignCreateRequest } from "../creation-request.ts";
 import type { GraphClient } from "../graph-client.ts";
-import type { GraphError } from "../graph-errors.ts";
+import type { GraphError, GraphResult } from "../graph-errors.ts";
 import {
   type JobLease,
   RetryBudgetExhausted,
@@ -67,6 +67,8 @@ const settled: StepResult = { kind: "settled" };
 export class JobPipeline {
   private readonly graph: GraphClient;
   private readonly act: string;
+  /** Transient failures of the rollback in this run: a few are retried soon, then it blocks. */
+  private transientRollbackFailures = 0;
 
   constructor(
     private readonly lease: JobLease,
@@ -282,40 +284,58 @@ export class JobPipeline {
 
   // ---- failures ------------------------------------------------------------------------------
 
+  /** The ad account's status on Meta: the outage probe, and the check before a blocked rollback. */
+  private async accountStatus(): Promise<GraphResult<number>> {
+    const account = await this.graph.get<{ account_status?: number }>(`/${this.act}`, {
+      fields: "account_status",
+    });
+    return account.ok ? { ok: true, data: Number(account.data.account_status) } : account;
+  }
+
   /** Meta down for the whole account, or this job's own failure? One read of the account tells. */
   private async outageUntil(error: GraphError): Promise<Date | undefined> {
     if (!mayBeOutage(error)) return undefined;
-    const probe = await this.graph.get(`/${this.act}`, { fields: "account_status" });
+    const probe = await this.accountStatus();
     if (!probe.ok && mayBeOutage(probe.error)) return await this.lease.recordOutage(outageBackoff);
     await this.lease.clearOutage();
     return undefined;
   }
 
-  private context(outageUntil?: Date): JobFailureContext {
+  private async context(error: GraphError): Promise<JobFailureContext> {
     return {
       jobId: this.job.id,
       retriesUsed: this.job.retry_count,
       retryBudget: this.job.retry_budget,
       rollbackAttempts: this.job.rollback_attempts,
-      outageUntil,
+      outageUntil: await this.outageUntil(error),
+      transientRollbackFailures: this.transientRollbackFailures,
     };
   }
 
   private async onCreationFailure(error: GraphError): Promise<StepResult> {
-    const context = this.context(await this.outageUntil(error));
-    return await this.apply(creationFailureAction(error, context), error);
+    return await this.apply(creationFailureAction(error, await this.context(error)), error);
   }
 
   private async onRollbackFailure(error: GraphError): Promise<StepResult> {
-    return await this.apply(rollbackFailureAction(error, this.context()), error);
+    if (mayBeOutage(error)) this.transientRollbackFailures++;
+    return await this.apply(rollbackFailureAction(error, await this.context(error)), error);
+  }
+
+  /** A short wait happens in process; a longer one (or past the run's deadline) releases the job. */
+  private async waitUntil(at: Date): Promise<StepResult> {
+    if (at.getTime() - Date.now() <= maxInProcessWaitMs && at.getTime() < this.deadline) {
+      await sleep(Math.max(0, at.getTime() - Date.now()));
+      return next;
+    }
+    await this.lease.release(at);
+    return { kind: "released", at };
   }
 
   private async apply(action: FailureAction, error: GraphError): Promise<StepResult> {
     switch (action.kind) {
       case "wait":
         if (error.class === "RATE_LIMIT") await this.lease.recordRateLimit(action.until);
-        await this.lease.release(action.until);
-        return { kind: "released", at: action.until };
+        return await this.waitUntil(action.until);
       case "retry":
         try {
           await this.lease.spendRetry(action.reason);
@@ -324,15 +344,7 @@ export class JobPipeline {
           return await this.apply({ kind: "roll_back", reason: spent.message }, error);
         }
         this.job.retry_count++;
-        if (
-          action.at.getTime() - Date.now() <= maxInProcessWaitMs &&
-          action.at.getTime() < this.deadline
-        ) {
-          await sleep(Math.max(0, action.at.getTime() - Date.now()));
-          return next;
-        }
-        await this.lease.release(action.at);
-        return { kind: "released", at: action.at };
+        return await this.waitUntil(action.at);
       case "roll_back":
         await this.lease.transition(
           this.job.rollback_policy === "confirm" ? "awaiting_confirmation" : "rolling_back",
@@ -355,11 +367,9 @@ export class JobPipeline {
   private async rollbackStep(): Promise<StepResult> {
     if (this.job.status === "rollback_blocked") {
       // Before each new try: is the account able to take writes again?
-      const account = await this.graph.get<{ account_status?: number }>(`/${this.act}`, {
-        fields: "account_status",
-      });
+      const account = await this.accountStatus();
       if (!account.ok) return await this.onRollbackFailure(account.error);
-      const status = Number(account.data.account_status);
+      const status = account.data;
       if (!writableAccountStatuses.includes(status)) {
         return await this.onRollbackFailure({
           class: "PERMANENT",
