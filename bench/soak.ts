@@ -46,7 +46,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { localCronSecret, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
+import { localCronSecret, localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
 
 const env = (name: string, fallback: number) => {
   const value = Number(Deno.env.get(name) ?? fallback);
@@ -543,7 +543,7 @@ try {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: {
       headers: {
-        Authorization: `Bearer ${await signLocalJwt({ sub: user, role: "authenticated" }, "6h")}`,
+        Authorization: `Bearer ${await signLocalUserJwt(user, {}, "6h")}`,
       },
     },
   });
@@ -660,7 +660,7 @@ try {
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
         global: {
           headers: {
-            Authorization: `Bearer ${await signLocalJwt({ sub: user, role: "authenticated" })}`,
+            Authorization: `Bearer ${await signLocalUserJwt(user)}`,
           },
         },
       });

@@ -11,7 +11,7 @@ import { type FunctionsProcess, startLocalStack } from "../../../dev/lib/stack.t
 import {
   functionsEnv as localFunctionsEnv,
   localKeys,
-  signLocalJwt,
+  signLocalUserJwt,
 } from "../../../dev/lib/local-env.ts";
 import type { JobStatus } from "../../functions/_shared/job-tracker.ts";
 
@@ -113,7 +113,7 @@ async function startTestStack(
       return client(
         functions.url,
         anonKey,
-        await signLocalJwt({ sub: userId, role: "authenticated" }),
+        await signLocalUserJwt(userId),
       );
     },
     async connectAdAccount(userId) {

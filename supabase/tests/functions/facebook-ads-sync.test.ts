@@ -8,7 +8,7 @@ import {
   graphApiVersion,
   localCronSecret,
   localKeys,
-  signLocalJwt,
+  signLocalUserJwt,
 } from "../../../dev/lib/local-env.ts";
 import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
 
@@ -192,7 +192,7 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
   await t.step("safety-net: the service key or pg_cron's secret, nothing else", async () => {
     assert.equal((await safetyNet(stack, {})).status, 401);
     assert.equal((await safetyNet(stack, { "x-cron-secret": "not-the-secret" })).status, 401);
-    const userJwt = await signLocalJwt({ sub: owner, role: "authenticated" });
+    const userJwt = await signLocalUserJwt(owner);
     assert.equal((await safetyNet(stack, { Authorization: `Bearer ${userJwt}` })).status, 403);
     const cron = await safetyNet(stack, { "x-cron-secret": localCronSecret }, { lookbackDays: 3 });
     assert.equal(cron.status, 200);
@@ -209,7 +209,7 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
           effect: { error: { code: 2, transient: true, status: 503 } },
         }],
       });
-      const jwt = await signLocalJwt({ sub: owner, role: "authenticated" });
+      const jwt = await signLocalUserJwt(owner);
       const response = await fetch(`${stack.functions.url}/functions/v1/facebook-ads-sync`, {
         method: "POST",
         headers: { Authorization: `Bearer ${jwt}`, "Content-Type": "application/json" },
