@@ -69,12 +69,21 @@ type BatchItemAnswer =
   | { code: number; headers?: { name: string; value: string }[]; body: string }
   | null;
 
-/** Percent-encodes params but leaves {result=...} references as Meta expects to find them. */
+/** A parameter whose whole value is a reference to an earlier operation's result. */
+const resultReference = /^\{result=[\w-]+:\$[\w.[\]*]*\}$/;
+
+/**
+ * Percent-encodes params, except a value that is one whole `{result=...}` reference, left as Meta
+ * expects to find it. Any other text holding one (a name, say) stays encoded: Meta reads it as
+ * text, never as a reference.
+ */
 function encodeBatchParams(params: GraphParams): string {
-  return encodeParams(params).toString().replace(
-    /%7Bresult%3D.*?%7D/gi,
-    (ref) => decodeURIComponent(ref),
-  );
+  const isReference = (value: unknown) => typeof value === "string" && resultReference.test(value);
+  const entries = Object.entries(params);
+  const references = entries.filter(([, value]) => isReference(value))
+    .map(([key, value]) => `${encodeURIComponent(key)}=${value}`);
+  const text = encodeParams(Object.fromEntries(entries.filter(([, value]) => !isReference(value))));
+  return [text.toString(), ...references].filter(Boolean).join("&");
 }
 
 /** A batch item; its relative_url names the API version, so Meta never falls back to the app's default. */
