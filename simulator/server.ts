@@ -52,7 +52,7 @@ async function graphOutcome(
   serverUrl: string,
 ): Promise<Outcome> {
   const { params, bodyText } = await readParams(req, url);
-  const entry = sim.log.begin(req.method, url.pathname, new Date(sim.clock.now()).toISOString());
+  const entry = sim.log.begin(req.method, url, new Date(sim.clock.now()).toISOString());
   const outcome = await answering(sim, undefined, async () => {
     const ctx = await authenticate(sim.store, params, req.headers);
     const op = makeOperation(

@@ -124,17 +124,23 @@ export async function until<T>(
 const days = 86_400_000;
 
 /**
- * An account on the simulated Meta, connected through ad-accounts, with 1 campaign, 1 ad set, 2 ads
- * created five days ago and ACTIVE since (so they have metrics to lose when they stop).
+ * An account on the simulated Meta, connected through ad-accounts (with `appSecret`, when given),
+ * with 1 campaign, 1 ad set, 2 ads created five days ago and ACTIVE since (so they have metrics to
+ * lose when they stop).
  */
-export async function activeAccount(stack: TestStack, owner: string) {
-  const { id, token } = await stack.connectAdAccount(owner);
+export async function activeAccount(
+  stack: TestStack,
+  owner: string,
+  options: { appSecret?: string } = {},
+) {
+  const { id, token } = await stack.connectAdAccount(owner, options);
 
   await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * days).toISOString() });
   const graph = new GraphClient({
     baseUrl: stack.simulator.url,
     version: graphApiVersion,
     accessToken: token,
+    appSecret: options.appSecret,
   });
   const create = async (edge: string, params: Record<string, unknown>) => {
     const result = await graph.post<{ id: string }>(`/${id}/${edge}`, {
