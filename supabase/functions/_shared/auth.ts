@@ -12,10 +12,10 @@ export type AuthenticatedUser = { id: string; claims: jose.JWTPayload };
  * is taken only with the project's secret: a token signed with anything else (a public key used
  * as an HMAC secret, `none`, another algorithm of a listed key) is refused.
  */
-export const asymmetricJwtAlgorithms = ["ES256", "RS256"];
+const asymmetricJwtAlgorithms = ["ES256", "RS256"];
 
 /** What a user JWT of Supabase Auth carries as its audience. */
-export const userJwtAudience = "authenticated";
+const userJwtAudience = "authenticated";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -69,14 +69,11 @@ function refusal(error: unknown): AdrailError {
  */
 async function verifiedClaims(
   token: string,
-  options: Omit<jose.JWTVerifyOptions, "algorithms"> = {},
+  options: Pick<jose.JWTVerifyOptions, "audience" | "issuer"> = {},
 ): Promise<jose.JWTPayload> {
   const keys = jwtKeys();
   try {
-    return await verifyProjectJwt(token, keys, {
-      ...options,
-      requiredClaims: ["exp", ...options.requiredClaims ?? []],
-    });
+    return await verifyProjectJwt(token, keys, { ...options, requiredClaims: ["exp"] });
   } catch (error) {
     throw refusal(error);
   }

@@ -61,6 +61,16 @@ export function nextAdAccountId(): string {
   return `act_${++accountNumber}`;
 }
 
+/** Whether anything answers HTTP at `url`. */
+export async function reachable(url: string): Promise<boolean> {
+  try {
+    await (await fetch(url)).body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function databaseUrl(): string {
   const url = Deno.env.get("DATABASE_URL");
   if (!url) throw new Error("DATABASE_URL is not set: run the tests with `deno task test`");

@@ -5,20 +5,12 @@
 import assert from "node:assert/strict";
 import { localStackDatabase, localStackMarker } from "../../../dev/lib/local-db.ts";
 import { startLocalStack } from "../../../dev/lib/stack.ts";
+import { reachable } from "../_support/stack.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 /** A database elsewhere (unresolvable: a refusal that tried to connect would fail on DNS). */
 const remote = "postgresql://postgres:hunter2@db.adrail-prod.invalid:5432/postgres";
 const refusal = /refusing the database on db\.adrail-prod\.invalid: the local stack drops/;
-
-async function reachable(url: string): Promise<boolean> {
-  try {
-    await (await fetch(url)).body?.cancel();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 Deno.test("db:reset and start refuse a database on another host, connecting to nothing, starting nothing", async () => {
   for (const [script, ...args] of [["dev/db-reset.ts"], ["dev/stack.ts", "start"]]) {
