@@ -32,7 +32,7 @@ Deno.test("db:reset and start refuse a database on another host, connecting to n
   }
   assert.equal(await reachable("http://127.0.0.1:55521/functions/v1/"), false);
   assert.equal(await reachable("http://127.0.0.1:55530/__sim/state"), false);
-  await assert.rejects(Deno.stat(`${root}.local/stack-55521/simulator.pid`), Deno.errors.NotFound);
+  await assert.rejects(Deno.stat(`${root}.local/stack-55521`), Deno.errors.NotFound);
 });
 
 Deno.test("the stack used by tests, demo and bench refuses it before starting anything", async () => {
