@@ -11,7 +11,7 @@ import { createClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { graphApiVersion, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
+import { graphApiVersion, localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
 import { GraphClient, type GraphParams } from "../supabase/functions/_shared/graph-client.ts";
 
 const adSets = Number(Deno.env.get("BENCH_AD_SETS") ?? 50);
@@ -72,7 +72,7 @@ try {
     auth: { persistSession: false, autoRefreshToken: false },
     global: {
       headers: {
-        Authorization: `Bearer ${await signLocalJwt({ sub: user, role: "authenticated" })}`,
+        Authorization: `Bearer ${await signLocalUserJwt(user)}`,
       },
     },
   });

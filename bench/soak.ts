@@ -42,7 +42,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
+import { localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
 
 const env = (name: string, fallback: number) => {
   const value = Number(Deno.env.get(name) ?? fallback);
@@ -507,7 +507,7 @@ try {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
     global: {
       headers: {
-        Authorization: `Bearer ${await signLocalJwt({ sub: user, role: "authenticated" }, "6h")}`,
+        Authorization: `Bearer ${await signLocalUserJwt(user, {}, "6h")}`,
       },
     },
   });
@@ -620,7 +620,7 @@ try {
         auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
         global: {
           headers: {
-            Authorization: `Bearer ${await signLocalJwt({ sub: user, role: "authenticated" })}`,
+            Authorization: `Bearer ${await signLocalUserJwt(user)}`,
           },
         },
       });

@@ -9,7 +9,7 @@ import { createClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { graphApiVersion, localKeys, signLocalJwt } from "../dev/lib/local-env.ts";
+import { graphApiVersion, localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
 import { GraphClient } from "../supabase/functions/_shared/graph-client.ts";
 import type { JobProgress } from "../supabase/functions/_shared/campaign-jobs.ts";
 import { finalJobStatuses } from "../supabase/functions/_shared/creation/job-states.ts";
@@ -58,7 +58,7 @@ try {
     auth: { persistSession: false, autoRefreshToken: false },
     global: {
       headers: {
-        Authorization: `Bearer ${await signLocalJwt({ sub: dana, role: "authenticated" })}`,
+        Authorization: `Bearer ${await signLocalUserJwt(dana)}`,
       },
     },
   });

@@ -2,16 +2,18 @@
 // them. Every supabase/functions/<name>/index.ts is served at /functions/v1/<name>, so
 // supabase-js's functions.invoke() works against it, and:
 //   - `verify_jwt` from supabase/config.toml, per function, as the hosted gateway applies it: no
-//     valid JWT (any role signed with the project's key: anon, user or service role) → 401 with
-//     the gateway's own body, before the function's code runs;
+//     valid JWT (any role signed with the project's key: anon, user or service role; signature
+//     and expiry only, with the functions' own verification) → 401 with the gateway's own body,
+//     before the function's code runs;
 //   - each invocation runs in a worker (an isolate) of its own, with `EdgeRuntime.waitUntil`:
 //     the answer goes out, background work goes on until it settles;
 //   - the wall-clock limit (150 s, EDGE_WALL_CLOCK_SECONDS up to 400) and the CPU limit (2 s,
 //     EDGE_CPU_LIMIT_MS) per invocation: `beforeunload` with the reason, then the worker ends;
 //   - one JSON log line per invocation with its wall and CPU time.
 // Each index.ts stays a plain Deno.serve(handler) that deploys unchanged.
-import * as jose from "jose";
 import { parse as parseToml } from "smol-toml";
+import { verifyProjectJwt } from "../supabase/functions/_shared/auth.ts";
+import { jwtKeys } from "../supabase/functions/_shared/config.ts";
 import type { GatewayMessage, ShutdownReason, WorkerMessage } from "./lib/edge-protocol.ts";
 import { threadCpuMs } from "./lib/edge-protocol.ts";
 
@@ -73,31 +75,17 @@ export function verifyJwtSettings(configToml: URL): (name: string) => boolean {
 
 const gatewayError = (message: string) => Response.json({ code: 401, message }, { status: 401 });
 
-/** SUPABASE_JWKS as a key set: Supabase gives {"keys": [...]} or a bare array of keys. */
-function keySet(jwks: string): jose.JSONWebKeySet {
-  const parsed = JSON.parse(jwks);
-  return Array.isArray(parsed) ? { keys: parsed } : parsed;
-}
-
-/** The hosted gateway's check: a JWT signed with the project's key, whatever its role. */
+/**
+ * The hosted gateway's check, and no more: a JWT signed with the project's key (pinned algorithms)
+ * and not expired, whatever its role or claims. The functions apply their own rules after it.
+ */
 async function gatewayAllows(req: Request): Promise<Response | undefined> {
   const header = req.headers.get("Authorization");
   if (!header) return gatewayError("Missing authorization header");
   const token = header.match(/^Bearer\s+(\S+)$/i)?.[1];
   if (!token) return gatewayError("Invalid JWT");
   try {
-    const secret = Deno.env.get("SUPABASE_JWT_SECRET");
-    const jwks = Deno.env.get("SUPABASE_JWKS");
-    const alg = jose.decodeProtectedHeader(token).alg;
-    if (alg === "HS256" && secret) {
-      await jose.jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ["HS256"] });
-    } else if (jwks) {
-      await jose.jwtVerify(token, jose.createLocalJWKSet(keySet(jwks)), {
-        algorithms: ["RS256", "ES256", "EdDSA"],
-      });
-    } else {
-      return gatewayError("Invalid JWT");
-    }
+    await verifyProjectJwt(token, jwtKeys());
     return undefined;
   } catch {
     return gatewayError("Invalid JWT");

@@ -6,6 +6,7 @@
 //
 //   DATABASE_URL=postgresql://... deno run -A dev/pg-net-relay.ts
 import postgres from "postgres";
+import { localStackDatabase } from "./lib/local-db.ts";
 
 /** The channel net.http_request_queue's insert trigger notifies. */
 export const relayChannel = "net_http_request_queue";
@@ -218,7 +219,8 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const relay = await startPgNetRelay({
-    databaseUrl,
+    // Only the local stack's database: on Supabase, pg_net's own worker sends the queue.
+    databaseUrl: localStackDatabase(databaseUrl),
     log: (entry) => console.log(JSON.stringify(entry)),
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -82,8 +82,8 @@ async function startService(service: Service): Promise<void> {
 }
 
 async function start(): Promise<void> {
-  await Deno.mkdir(stateDir, { recursive: true });
   const databaseUrl = await ensureDatabase();
+  await Deno.mkdir(stateDir, { recursive: true });
   const applied = await updateDatabase(databaseUrl).catch((error) => {
     if (!(error instanceof MigrationError)) throw error;
     console.error(`deno task start: ${error.message}`);

@@ -2,7 +2,8 @@
  * Access tokens and appsecret_proof. The token comes as the `access_token` parameter or an
  * `Authorization: Bearer` (or `OAuth`) header; when the account was registered with an app
  * secret, `appsecret_proof` = hex HMAC-SHA256 of the token keyed by the secret is required
- * (https://developers.facebook.com/docs/graph-api/securing-requests).
+ * (https://developers.facebook.com/docs/graph-api/securing-requests), in the query string or the
+ * body; a batch's covers its items, and a proof an item carries itself must be right too.
  */
 
 import { errors } from "./errors.ts";
@@ -36,6 +37,30 @@ function tokenFrom(params: Params, headers: Headers): { token: string; asParam: 
   return header ? { token: header[1], asParam: false } : null;
 }
 
+/**
+ * Checks the `appsecret_proof` of `params` for the token: refused when given and wrong, wherever
+ * it came (query string, body, a batch item); refused when missing and `required` and the token's
+ * accounts have an app secret.
+ */
+export async function checkAppsecretProof(
+  store: Store,
+  ctx: Pick<AuthContext, "token" | "accountIds">,
+  params: Params,
+  required: boolean,
+): Promise<void> {
+  const secrets = [...ctx.accountIds].map((id) => store.accounts.get(id)?.appSecret).filter((
+    s,
+  ): s is string => !!s);
+  if (secrets.length === 0) return;
+  const proof = stringParam(params, "appsecret_proof");
+  if (!proof) {
+    if (required) throw errors.appsecretProofMissing();
+    return;
+  }
+  const expected = await Promise.all(secrets.map((s) => appsecretProof(ctx.token, s)));
+  if (!expected.includes(proof.toLowerCase())) throw errors.appsecretProofInvalid();
+}
+
 export async function authenticate(
   store: Store,
   params: Params,
@@ -45,14 +70,7 @@ export async function authenticate(
   if (!found) throw errors.tokenMissing();
   const accountIds = store.accountIdsForToken(found.token);
   if (accountIds.size === 0) throw errors.tokenInvalid();
-  const secrets = [...accountIds].map((id) => store.accounts.get(id)?.appSecret).filter((
-    s,
-  ): s is string => !!s);
-  if (secrets.length > 0) {
-    const proof = stringParam(params, "appsecret_proof");
-    if (!proof) throw errors.appsecretProofMissing();
-    const expected = await Promise.all(secrets.map((s) => appsecretProof(found.token, s)));
-    if (!expected.includes(proof.toLowerCase())) throw errors.appsecretProofInvalid();
-  }
-  return { token: found.token, accountIds, tokenAsParam: found.asParam };
+  const ctx = { token: found.token, accountIds, tokenAsParam: found.asParam };
+  await checkAppsecretProof(store, ctx, params, true);
+  return ctx;
 }

@@ -8,7 +8,7 @@
  * without a version in its relative_url runs as the envelope's.
  */
 
-import type { AuthContext } from "./auth.ts";
+import { type AuthContext, checkAppsecretProof } from "./auth.ts";
 import { type Answer, errorAnswer, type Outcome, runOperation } from "./dispatch.ts";
 import { errors, GraphError } from "./errors.ts";
 import { makeOperation, type Operation } from "./graph-routes.ts";
@@ -152,6 +152,7 @@ export async function runBatch(
     try {
       if (failed !== undefined) throw errors.dependencyFailed(failed);
       op = itemOperation(item, results, serverUrl, ctx, envelope.requestedVersion);
+      await checkAppsecretProof(sim.store, ctx, op.params, false);
       if (isAdsetCreate(op)) {
         const campaignId = stringParam(op.params, "campaign_id") ?? "";
         if (campaignsWithAdset.has(campaignId)) throw errors.sameCampaignAdsets(campaignId);
@@ -173,6 +174,7 @@ export async function runBatch(
       index,
       method: op?.method ?? (item.method ?? "GET").toUpperCase(),
       path: op?.versionedPath ?? item.relative_url,
+      relativeUrl: item.relative_url,
       code: response?.code ?? null,
     });
   }

@@ -9,6 +9,9 @@ const sim = await startSimulator({
   hostname: env("SIM_HOST", "127.0.0.1"),
   seed: Number(env("SIM_SEED", "1")),
   latencyMs: Number(env("SIM_LATENCY_MS", "0")),
+}).catch((error) => {
+  console.error(`Graph API simulator: ${error instanceof Error ? error.message : error}`);
+  return Deno.exit(1);
 });
 console.log(`Graph API simulator listening on ${sim.url}`);
 

@@ -6,6 +6,8 @@ export interface ItemLog {
   index: number;
   method: string;
   path: string;
+  /** The item's relative_url as sent, query string included. */
+  relativeUrl: string;
   /** HTTP code of the item's answer; null when it came back null. */
   code: number | null;
 }
@@ -16,6 +18,8 @@ export interface RequestLogEntry {
   at: string;
   method: string;
   path: string;
+  /** The path and query string as received (what a proxy would log). */
+  url: string;
   /** HTTP status answered; null when the connection was dropped. */
   status: number | null;
   dropped: boolean;
@@ -30,12 +34,13 @@ export class RequestLog {
   #entries: RequestLogEntry[] = [];
   #seq = 0;
 
-  begin(method: string, path: string, at: string): RequestLogEntry {
+  begin(method: string, url: URL, at: string): RequestLogEntry {
     const entry: RequestLogEntry = {
       seq: ++this.#seq,
       at,
       method,
-      path,
+      path: url.pathname,
+      url: url.pathname + url.search,
       status: null,
       dropped: false,
       batchSize: null,

@@ -3,6 +3,7 @@
 import { authenticate } from "./auth.ts";
 import { runBatch } from "./batch.ts";
 import { handleControl } from "./control.ts";
+import { isLoopback } from "./loopback.ts";
 import {
   accountOf,
   answering,
@@ -20,6 +21,7 @@ import { usageHeaders } from "./usage.ts";
 export interface SimulatorOptions {
   /** 0 picks a free port. */
   port?: number;
+  /** A loopback address (default 127.0.0.1); anything else is refused. */
   hostname?: string;
   /** Seeds metrics and fault probabilities. */
   seed?: number;
@@ -52,7 +54,7 @@ async function graphOutcome(
   serverUrl: string,
 ): Promise<Outcome> {
   const { params, bodyText } = await readParams(req, url);
-  const entry = sim.log.begin(req.method, url.pathname, new Date(sim.clock.now()).toISOString());
+  const entry = sim.log.begin(req.method, url, new Date(sim.clock.now()).toISOString());
   const outcome = await answering(sim, undefined, async () => {
     const ctx = await authenticate(sim.store, params, req.headers);
     const op = makeOperation(
@@ -106,9 +108,21 @@ async function handle(sim: SimState, req: Request, serverUrl: string): Promise<R
   });
 }
 
+/**
+ * Starts the simulator on a loopback address (127.0.0.1 by default); any other address is refused:
+ * its control API (/__sim/) is open to whoever reaches it.
+ */
 export function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const sim = new SimState(options.seed ?? 1, options.latencyMs ?? 0);
   const hostname = options.hostname ?? "127.0.0.1";
+  if (!isLoopback(hostname)) {
+    return Promise.reject(
+      new Error(
+        `refusing to listen on ${hostname}: the simulator's control API (/__sim/) is open to ` +
+          "whoever reaches it, so it listens on loopback only (127.0.0.1, ::1, localhost)",
+      ),
+    );
+  }
+  const sim = new SimState(options.seed ?? 1, options.latencyMs ?? 0);
   let serverUrl = "";
   const server = Deno.serve(
     { port: options.port ?? 0, hostname, onListen: () => {} },
@@ -121,11 +135,7 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<RunningS
     },
   );
   const { port } = server.addr as Deno.NetAddr;
-  const host = hostname === "0.0.0.0"
-    ? "127.0.0.1"
-    : hostname.includes(":")
-    ? `[${hostname}]`
-    : hostname;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   serverUrl = `http://${host}:${port}`;
   return Promise.resolve({ url: serverUrl, port, close: () => server.shutdown() });
 }

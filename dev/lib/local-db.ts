@@ -1,4 +1,8 @@
-// Where the database is: $DATABASE_URL when given, else adrail's own throwaway cluster.
+// Where the database is: $DATABASE_URL when given, else adrail's own throwaway cluster. The local
+// stack takes it over (drops and rebuilds schemas on reset, installs the pg_net and Vault
+// stand-ins, stores its fixed cron secret in Vault, encrypts tokens under its fixed key): only a
+// database of this machine, or one declared a throwaway of the local stack.
+import { isLoopback } from "../../simulator/loopback.ts";
 
 const devDir = new URL("..", import.meta.url).pathname;
 
@@ -17,10 +21,35 @@ export async function run(
   return text;
 }
 
-/** $DATABASE_URL, or the URL of the local cluster after starting it (created on first use). */
+/** Declares a database on another host a throwaway one of the local stack: `ADRAIL_LOCAL_STACK=1`. */
+export const localStackMarker = "ADRAIL_LOCAL_STACK";
+
+/**
+ * `url` if the local stack may take that database over: on a loopback address or a Unix socket,
+ * or anywhere with the local-stack marker set. Otherwise an Error naming the host (never the URL,
+ * which holds a password).
+ */
+export function localStackDatabase(url: string): string {
+  // Parsed by hand: WHATWG URLs refuse what libpq takes (a user without a host, before ?host=).
+  const host = url.match(/^[a-z]+:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)/i)?.[1] ?? "";
+  const socket = /[?&]host=(\/|%2F)/i.test(url);
+  const onThisMachine = socket || host === "" || isLoopback(host.replace(/^\[(.*)\]$/, "$1"));
+  if (onThisMachine || Deno.env.get(localStackMarker) === "1") return url;
+  throw new Error(
+    `refusing the database on ${host}: the local stack drops and rebuilds its schemas and puts its ` +
+      "fixed local secrets in it, so it runs on a database of this machine only (127.0.0.1, ::1, " +
+      `localhost or a socket). If ${host} is a throwaway database of your own (a CI service ` +
+      `container), say so with ${localStackMarker}=1.`,
+  );
+}
+
+/**
+ * $DATABASE_URL (if the local stack may take it over), or the URL of the local cluster after
+ * starting it (created on first use).
+ */
 export async function ensureDatabase(): Promise<string> {
   const given = Deno.env.get("DATABASE_URL");
-  if (given) return given;
+  if (given) return localStackDatabase(given);
   return (await run("bash", [`${devDir}postgres.sh`, "start"])).trim();
 }
 

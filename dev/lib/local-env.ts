@@ -24,6 +24,28 @@ export async function signLocalJwt(
     .sign(new TextEncoder().encode(localJwtSecret));
 }
 
+/** The issuer of the local stack's user JWTs, as Supabase Auth's is `<project URL>/auth/v1`. */
+export const localJwtIssuer = `http://127.0.0.1:${ports.functions}/auth/v1`;
+
+/**
+ * A user's access token as Supabase Auth issues it: role and audience `authenticated`, the
+ * issuer, `is_anonymous`; `claims` override any of them.
+ */
+export async function signLocalUserJwt(
+  userId: string,
+  claims: jose.JWTPayload = {},
+  expiresIn: string | number = "1h",
+): Promise<string> {
+  return await signLocalJwt({
+    sub: userId,
+    role: "authenticated",
+    aud: "authenticated",
+    iss: localJwtIssuer,
+    is_anonymous: false,
+    ...claims,
+  }, expiresIn);
+}
+
 /** The anon and service-role keys: the same every time, like `supabase status` prints. */
 export async function localKeys(): Promise<{ anonKey: string; serviceRoleKey: string }> {
   const fixed = { iat: 1_700_000_000 };
@@ -44,6 +66,7 @@ export function functionsEnv(databaseUrl: string, graphBaseUrl: string): Record<
     GRAPH_BASE_URL: graphBaseUrl,
     GRAPH_API_VERSION: graphApiVersion,
     SUPABASE_JWT_SECRET: localJwtSecret,
+    JWT_ISSUER: localJwtIssuer,
     TOKEN_ENCRYPTION_KEY: localTokenEncryptionKey,
     CRON_SECRET: localCronSecret,
   };

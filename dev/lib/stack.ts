@@ -6,6 +6,7 @@
 import postgres from "postgres";
 import { type RunningSimulator, startSimulator } from "../../simulator/server.ts";
 import { startPgNetRelay } from "../pg-net-relay.ts";
+import { localStackDatabase } from "./local-db.ts";
 import type { InvocationRecord } from "../functions-server.ts";
 import { functionsEnv, localCronSecret } from "./local-env.ts";
 
@@ -160,6 +161,7 @@ async function restoreFunctionsUrl(databaseUrl: string, url: string | undefined)
 }
 
 export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
+  localStackDatabase(options.databaseUrl);
   const simulator = await startSimulator({
     port: 0,
     seed: options.seed,

@@ -25,3 +25,20 @@ Deno.test("accounts without an app secret need no proof", () =>
     await h.account();
     assert.equal((await h.graph("GET", "act_1")).status, 200);
   }));
+
+Deno.test("a proof a batch item carries itself is checked too: a wrong one refuses that item", () =>
+  withSim(async (h) => {
+    await h.account("act_1", { appSecret: "s3cret" });
+    const proof = await appsecretProof(TOKEN, "s3cret");
+    const batch = await h.batch([
+      { method: "GET", relative_url: `act_1?fields=name&appsecret_proof=${proof}` },
+      { method: "GET", relative_url: "act_1?fields=name&appsecret_proof=00" },
+      { method: "POST", relative_url: "act_1/campaigns", body: "name=x&appsecret_proof=00" },
+    ], { appsecret_proof: proof });
+    assert.equal(batch.status, 200);
+    assert.deepEqual(batch.items.map((item) => item?.code), [200, 400, 400]);
+    assert.match(batch.items[1]?.body.error.message, /Invalid appsecret_proof/);
+    assert.match(batch.items[2]?.body.error.message, /Invalid appsecret_proof/);
+    const state = await h.control("GET", "state?account=act_1");
+    assert.equal(state.objects.length, 0, "the refused item created nothing");
+  }));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ADSET, CAMPAIGN, VERSION, withSim } from "./helpers.ts";
+import { ADSET, CAMPAIGN, TOKEN, VERSION, withSim } from "./helpers.ts";
 
 Deno.test("state: every object with parent, status, deleted flag, and counts", () =>
   withSim(async (h) => {
@@ -72,6 +72,14 @@ Deno.test("requests log, and reset empties everything", () =>
         ["GET", `/${VERSION}/act_1`, 500, null, [{ rule: 0, effect: "error" }]],
         ["POST", `/${VERSION}/`, 200, 2, []],
       ],
+    );
+    // The URL as received, query string included (the harness sends the token in it), and each
+    // batch item's relative_url as sent.
+    assert.equal(log.requests[0].url, `/${VERSION}/act_1?access_token=${TOKEN}`);
+    assert.equal(log.requests[1].url, `/${VERSION}/`);
+    assert.deepEqual(
+      log.requests[1].items.map((i: { relativeUrl: string }) => i.relativeUrl),
+      ["act_1", "act_1"],
     );
     assert.deepEqual(await h.control("POST", "reset"), { ok: true });
     const state = await h.control("GET", "state");

@@ -5,9 +5,13 @@
 // claimed first (skip locked), so two runs never process the same change; a failure is recorded
 // on the row, which stays pending for the next run. Every write names the run's claim token: when
 // another run took a row over after our claim expired, the database refuses (ADR02) and this run
-// leaves that row alone, having written nothing.
+// leaves that row alone, having written nothing. A failure is recorded as one of adrail's error
+// codes and a message members may read (Meta's words, never a database error's text: that goes to
+// the log only, under an id the message names).
 import { type AdAccountAccess, adAccountById } from "./ad-account-access.ts";
 import { db, DbErrorCode, sqlState } from "./db.ts";
+import { type ErrorCode, metaErrorCode } from "./errors.ts";
+import type { GraphError } from "./graph-errors.ts";
 import { entityDailyMetrics, rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
 import { retryRead } from "./retry.ts";
@@ -18,6 +22,7 @@ export type FinalSyncOutcome = {
   platformEntityId: string;
   completed: boolean;
   days?: number;
+  /** `<error code>: <message>`, as the log row's final_sync_error keeps it. */
   error?: string;
   /** Another run holds the row now (our claim expired and was taken over): nothing was written. */
   claimLost?: true;
@@ -81,6 +86,29 @@ function claimLost(change: ClaimedChange): FinalSyncOutcome {
   };
 }
 
+/** A failure as final_sync_error keeps it: an adrail error code, then a message safe to show. */
+const failure = (code: ErrorCode, message: string) => `${code}: ${message}`;
+
+/** Meta did not give the metrics (`what` happened): its error class and its own words. */
+const metricsUnread = (error: GraphError, what = "the entity's metrics could not be read") =>
+  failure(metaErrorCode(error), `${what} (${error.class}): ${error.message}`);
+
+/**
+ * The database refused to save the metrics: the details go to the log under an id, and the row
+ * says only that, with the id.
+ */
+function notSaved(change: ClaimedChange, worker: string, error: unknown): string {
+  const errorId = crypto.randomUUID();
+  log.error("final sync not saved", {
+    logId: Number(change.id),
+    worker,
+    errorId,
+    sqlState: sqlState(error),
+    error: error instanceof Error ? error.message : String(error),
+  });
+  return failure("internal", `the metrics could not be saved (error id ${errorId}, in the log)`);
+}
+
 async function recordFailure(
   change: ClaimedChange,
   worker: string,
@@ -117,7 +145,7 @@ async function finalSync(
   );
   if (!metrics.ok) {
     return {
-      outcome: await recordFailure(change, worker, metrics.error.message),
+      outcome: await recordFailure(change, worker, metricsUnread(metrics.error)),
       graphError: metrics.error,
     };
   }
@@ -135,8 +163,7 @@ async function finalSync(
         : claimLost(change),
     };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { outcome: await recordFailure(change, worker, message) };
+    return { outcome: await recordFailure(change, worker, notSaved(change, worker, error)) };
   }
 }
 
@@ -161,7 +188,11 @@ export async function processFinalSyncs(options: FinalSyncOptions): Promise<Fina
         // Every further call to this account would be refused too: leave the rest for later.
         for (const waiting of accountChanges.slice(index + 1)) {
           outcomes.push(
-            await recordFailure(waiting, worker, `not attempted: ${graphError.message}`),
+            await recordFailure(
+              waiting,
+              worker,
+              metricsUnread(graphError, "not attempted: Meta rate-limited the account"),
+            ),
           );
         }
         break;

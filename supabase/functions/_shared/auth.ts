@@ -1,10 +1,21 @@
 // Who is calling: the user id from a Supabase JWT, verified locally with jose (HS256 with the
-// project's JWT secret, or the project's JWKS) instead of an Auth round trip per request.
+// project's JWT secret, or ES256/RS256 against the project's JWKS) instead of an Auth round trip
+// per request.
 import * as jose from "jose";
-import { cronSecret, type JwtKeys, jwtKeys } from "./config.ts";
+import { cronSecret, jwtIssuer, type JwtKeys, jwtKeys } from "./config.ts";
 import { AdrailError } from "./errors.ts";
 
 export type AuthenticatedUser = { id: string; claims: jose.JWTPayload };
+
+/**
+ * The algorithms of Supabase's asymmetric signing keys, the only ones taken from the JWKS. HS256
+ * is taken only with the project's secret: a token signed with anything else (a public key used
+ * as an HMAC secret, `none`, another algorithm of a listed key) is refused.
+ */
+const asymmetricJwtAlgorithms = ["ES256", "RS256"];
+
+/** What a user JWT of Supabase Auth carries as its audience. */
+const userJwtAudience = "authenticated";
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -15,36 +26,81 @@ function bearerToken(req: Request): string {
   return match[1];
 }
 
-/** Verifies a JWT with the project's keys (read first: a missing key is a ConfigError, not a 401). */
-async function verify(
+/**
+ * A JWT signed with the project's keys under a pinned algorithm, its `exp` (when it has one) not
+ * past: what Supabase's gateway checks for verify_jwt (the local gateway uses this very check).
+ * `options` add the functions' own rules (required claims, audience, issuer). Throws jose's error.
+ */
+export async function verifyProjectJwt(
   token: string,
-  { secret: jwtSecret, jwks }: JwtKeys,
+  { secret, jwks }: JwtKeys,
+  options: Omit<jose.JWTVerifyOptions, "algorithms"> = {},
 ): Promise<jose.JWTPayload> {
-  const header = jose.decodeProtectedHeader(token);
-  if (header.alg === "HS256" && jwtSecret) {
-    return (await jose.jwtVerify(token, new TextEncoder().encode(jwtSecret), {
-      algorithms: ["HS256"],
-    })).payload;
+  if (jose.decodeProtectedHeader(token).alg === "HS256") {
+    if (!secret) throw new jose.errors.JOSEAlgNotAllowed("HS256 needs the project's JWT secret");
+    const key = new TextEncoder().encode(secret);
+    return (await jose.jwtVerify(token, key, { ...options, algorithms: ["HS256"] })).payload;
   }
-  if (jwks) {
-    const keySet = jose.createLocalJWKSet(jwks as jose.JSONWebKeySet);
-    return (await jose.jwtVerify(token, keySet)).payload;
-  }
-  throw new Error("no key to verify this JWT");
+  if (!jwks) throw new jose.errors.JOSEAlgNotAllowed("no JWKS to verify this JWT with");
+  const keySet = jose.createLocalJWKSet(jwks as jose.JSONWebKeySet);
+  return (await jose.jwtVerify(token, keySet, { ...options, algorithms: asymmetricJwtAlgorithms }))
+    .payload;
 }
 
-/** The signed-in user, or 401. Rejects the anon and service keys: they name no user. */
-export async function authenticateUser(req: Request): Promise<AuthenticatedUser> {
-  const token = bearerToken(req);
-  const keys = jwtKeys();
-  let claims: jose.JWTPayload;
-  try {
-    claims = await verify(token, keys);
-  } catch {
-    throw new AdrailError("unauthorized", "invalid or expired JWT");
+/** Why a JWT was refused, for the caller: which claim, never the token or a key. */
+function refusal(error: unknown): AdrailError {
+  if (error instanceof jose.errors.JWTExpired) {
+    return new AdrailError("unauthorized", "the JWT has expired");
   }
+  if (error instanceof jose.errors.JWTClaimValidationFailed) {
+    return new AdrailError(
+      "unauthorized",
+      `the JWT's "${error.claim}" claim is ${
+        error.reason === "missing" ? "missing" : "not accepted"
+      }`,
+    );
+  }
+  return new AdrailError("unauthorized", "invalid JWT");
+}
+
+/**
+ * Verifies a caller's JWT with the project's keys (read first: a missing key is a ConfigError,
+ * not a 401). Every JWT must expire (`exp`).
+ */
+async function verifiedClaims(
+  token: string,
+  options: Pick<jose.JWTVerifyOptions, "audience" | "issuer"> = {},
+): Promise<jose.JWTPayload> {
+  const keys = jwtKeys();
+  try {
+    return await verifyProjectJwt(token, keys, { ...options, requiredClaims: ["exp"] });
+  } catch (error) {
+    throw refusal(error);
+  }
+}
+
+/** What the caller is about to do: anything that changes state (Meta's or adrail's) is a write. */
+export type Access = { write: boolean };
+
+/**
+ * The signed-in user, or 401: a JWT of the project that expires, whose audience is
+ * `authenticated` and whose issuer is the configured one (JWT_ISSUER, when set), naming a user.
+ * Rejects the anon and service keys: they name no user. An anonymous sign-in (`is_anonymous`)
+ * may read but not write: 403 for a write.
+ */
+export async function authenticateUser(req: Request, access: Access): Promise<AuthenticatedUser> {
+  const claims = await verifiedClaims(bearerToken(req), {
+    audience: userJwtAudience,
+    issuer: jwtIssuer(),
+  });
   if (claims.role !== "authenticated" || typeof claims.sub !== "string" || !uuid.test(claims.sub)) {
     throw new AdrailError("unauthorized", "the JWT does not name a signed-in user");
+  }
+  if (access.write && claims.is_anonymous === true) {
+    throw new AdrailError(
+      "forbidden",
+      "an anonymous sign-in may read but not change anything: sign in with an account first",
+    );
   }
   return { id: claims.sub, claims };
 }
@@ -67,11 +123,11 @@ export async function authenticateService(req: Request): Promise<"service_role" 
   const secret = cronSecret();
   const given = req.headers.get("x-cron-secret");
   if (given && secret && await sameSecret(given, secret)) return "cron";
-  const keys = jwtKeys();
   let claims: jose.JWTPayload;
   try {
-    claims = await verify(bearerToken(req), keys);
-  } catch {
+    claims = await verifiedClaims(bearerToken(req));
+  } catch (error) {
+    if (!(error instanceof AdrailError) || error.code !== "unauthorized") throw error;
     throw new AdrailError("unauthorized", "the service-role key or the cron secret is required");
   }
   if (claims.role !== "service_role") {

@@ -72,6 +72,15 @@ export function jwtKeys(): JwtKeys {
 }
 
 /**
+ * The issuer user JWTs must name (`iss`), when set: Supabase Auth's URL,
+ * `https://<project ref>.supabase.co/auth/v1`. Unset, the issuer is not checked. A custom secret:
+ * JWT_ISSUER.
+ */
+export function jwtIssuer(): string | undefined {
+  return Deno.env.get("JWT_ISSUER") || undefined;
+}
+
+/**
  * 32 bytes, as 64 hex digits or base64: the key access tokens are encrypted under. Checked here,
  * so a malformed key is a configuration error naming the setting, never echoing it.
  */

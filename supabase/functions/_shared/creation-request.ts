@@ -16,6 +16,26 @@ const template = z.record(z.string(), z.json()).refine(
   { message: `may not set ${reserved.join(", ")}: adrail sets them` },
 );
 
+/**
+ * Meta's batch reference syntax, `{result=<name>:<JSONPath>}`: adrail's own batches chain each
+ * create to its parent with it, so no text of the caller's (a name, a template's field or value)
+ * may carry one into them.
+ */
+const batchReference = /\{result=/i;
+
+/** Every string of a JSON value, object keys included, with its path. */
+function* stringsOf(value: unknown, path: PropertyKey[] = []): Generator<[PropertyKey[], string]> {
+  if (typeof value === "string") yield [path, value];
+  else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) yield* stringsOf(item, [...path, index]);
+  } else if (value && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      yield [[...path, key], key];
+      yield* stringsOf(item, [...path, key]);
+    }
+  }
+}
+
 /** One ad set and its ads share a batch of at most 50 operations, the campaign riding in the first. */
 export const maxAdsPerAdSet = 48;
 
@@ -42,7 +62,17 @@ export const CampaignCreateBody = z.object({
   rollbackPolicy: z.enum(["auto", "confirm"]).default("auto"),
   retryBudget: z.number().int().min(0).max(20).default(5),
   dryRun: z.boolean().default(false),
-}).strict();
+}).strict().superRefine((request, ctx) => {
+  for (const [path, text] of stringsOf(request)) {
+    if (batchReference.test(text)) {
+      ctx.addIssue({
+        code: "custom",
+        path,
+        message: "may not contain {result=...}: Meta's batch reference syntax is adrail's own",
+      });
+    }
+  }
+});
 
 export type CampaignCreateRequest = z.infer<typeof CampaignCreateBody>;
 

@@ -69,13 +69,18 @@ export function metaUnavailable(error: GraphError, message: string): AdrailError
   });
 }
 
+/** `meta_rejected` when Meta refused for good (a PERMANENT error), else `meta_unavailable`. */
+export function metaErrorCode(error: GraphError): "meta_rejected" | "meta_unavailable" {
+  return error.class === "PERMANENT" ? "meta_rejected" : "meta_unavailable";
+}
+
 /**
  * A Graph API failure as an error value: `meta_rejected` when Meta refused (a PERMANENT error;
  * `refusal` says what it refused), `meta_unavailable` when it did not answer usefully, with the
  * wait it asked for.
  */
 export function metaError(error: GraphError, refusal: string): AdrailError {
-  if (error.class === "PERMANENT") {
+  if (metaErrorCode(error) === "meta_rejected") {
     return new AdrailError("meta_rejected", refusal, {
       meta: { code: error.code, subcode: error.subcode, message: error.message },
     });

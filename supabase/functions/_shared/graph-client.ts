@@ -1,7 +1,9 @@
 // A small Graph API client: the access token travels in the Authorization header (never in a
 // URL that could be logged), with appsecret_proof when the account has an app secret
-// (https://developers.facebook.com/docs/graph-api/securing-requests). Every call answers with a
-// value, never a throw: { ok: true, data } or { ok: false, error } with a classified error.
+// (https://developers.facebook.com/docs/graph-api/securing-requests), always in a POST body: Meta
+// takes a GET's or a DELETE's parameters only in its URL, which proxies log, so with a proof a read
+// or a delete goes out as a batch of one (a POST whose body carries the proof). Every call answers
+// with a value, never a throw: { ok: true, data } or { ok: false, error } with a classified error.
 // batch() sends up to 50 operations in one request and answers one such value per operation.
 import {
   classifyGraphResponse,
@@ -69,12 +71,21 @@ type BatchItemAnswer =
   | { code: number; headers?: { name: string; value: string }[]; body: string }
   | null;
 
-/** Percent-encodes params but leaves {result=...} references as Meta expects to find them. */
+/** A parameter whose whole value is a reference to an earlier operation's result. */
+const resultReference = /^\{result=[\w-]+:\$[\w.[\]*]*\}$/;
+
+/**
+ * Percent-encodes params, except a value that is one whole `{result=...}` reference, left as Meta
+ * expects to find it. Any other text holding one (a name, say) stays encoded: Meta reads it as
+ * text, never as a reference.
+ */
 function encodeBatchParams(params: GraphParams): string {
-  return encodeParams(params).toString().replace(
-    /%7Bresult%3D.*?%7D/gi,
-    (ref) => decodeURIComponent(ref),
-  );
+  const isReference = (value: unknown) => typeof value === "string" && resultReference.test(value);
+  const entries = Object.entries(params);
+  const references = entries.filter(([, value]) => isReference(value))
+    .map(([key, value]) => `${encodeURIComponent(key)}=${value}`);
+  const text = encodeParams(Object.fromEntries(entries.filter(([, value]) => !isReference(value))));
+  return [text.toString(), ...references].filter(Boolean).join("&");
 }
 
 /** A batch item; its relative_url names the API version, so Meta never falls back to the app's default. */
@@ -122,7 +133,7 @@ export class GraphClient {
   }
 
   get<T>(path: string, params: GraphParams = {}): Promise<GraphResult<T>> {
-    return this.request<T>("GET", path, params, false);
+    return this.getOrDelete<T>({ method: "GET", path, params, isCreate: false });
   }
 
   /**
@@ -156,7 +167,17 @@ export class GraphClient {
   }
 
   delete<T>(path: string): Promise<GraphResult<T>> {
-    return this.request<T>("DELETE", path, {}, false);
+    return this.getOrDelete<T>({ method: "DELETE", path, isCreate: false });
+  }
+
+  /**
+   * A GET or DELETE as its own request, or, with an appsecret_proof (which must not go in a URL),
+   * as a batch of one whose POST body carries the proof.
+   */
+  private async getOrDelete<T>(op: BatchOperation): Promise<GraphResult<T>> {
+    if (!await this.proof) return this.request<T>(op.method, op.path, op.params ?? {}, false);
+    const answer = await this.batch([op]);
+    return answer.ok ? answer.data[0] as GraphResult<T> : answer;
   }
 
   /**
@@ -195,11 +216,12 @@ export class GraphClient {
     params: GraphParams,
     isCreate: boolean,
   ): Promise<GraphResult<T>> {
-    const query = encodeParams({ ...params, appsecret_proof: await this.proof });
+    const hasBody = method === "POST";
+    // Only a POST body carries the proof: a GET or DELETE with one goes through getOrDelete.
+    const query = encodeParams(hasBody ? { ...params, appsecret_proof: await this.proof } : params);
     const url = `${this.options.baseUrl}/${this.options.version}${
       path.startsWith("/") ? path : `/${path}`
     }`;
-    const hasBody = method === "POST";
     let response: Response;
     try {
       response = await fetch(hasBody ? url : `${url}?${query}`, {

@@ -6,7 +6,7 @@ import { AdrailError } from "../_shared/errors.ts";
 import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 
 Deno.serve(serveJson("ad-accounts", async (req) => {
-  const user = await authenticateUser(req);
+  const user = await authenticateUser(req, { write: req.method !== "GET" });
   if (subPath(req, "ad-accounts") !== "/") throw new AdrailError("not_found", "no such route");
   if (req.method === "GET") return json(200, { accounts: await listAdAccounts(user.id) });
   if (req.method === "POST") {

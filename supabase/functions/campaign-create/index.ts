@@ -36,7 +36,8 @@ function idempotencyKey(req: Request): string | undefined {
 
 Deno.serve(serveJson("campaign-create", async (req) => {
   const path = subPath(req, "campaign-create");
-  const user = await authenticateUser(req);
+  // Reads are GETs; a launch, a rollback decision and a verify request change state.
+  const user = await authenticateUser(req, { write: req.method !== "GET" });
   if (path === "/" && req.method === "POST") {
     const key = idempotencyKey(req);
     const launch = await launchCampaign(user.id, await parseJsonBody(req, CampaignCreateBody), key);

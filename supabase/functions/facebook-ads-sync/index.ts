@@ -7,7 +7,8 @@ import { AdrailError } from "../_shared/errors.ts";
 import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 
 Deno.serve(serveJson("facebook-ads-sync", async (req) => {
-  const user = await authenticateUser(req);
+  // A sync writes what it reads from Meta (entities, metrics, final syncs).
+  const user = await authenticateUser(req, { write: true });
   if (subPath(req, "facebook-ads-sync") !== "/") {
     throw new AdrailError("not_found", "no such route");
   }

@@ -1,6 +1,7 @@
 // Launch helpers shared by the creation tests: a valid launch body (with the fields Meta requires
 // of ad sets), launching through supabase-js, what the simulated Meta holds, and waiting on a
-// condition. One copy, so every test launches the same way an app does.
+// condition; and, for the sync tests, an account whose objects have been delivering for days. One
+// copy, so every test launches the same way an app does.
 import assert from "node:assert/strict";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { GraphClient } from "../../functions/_shared/graph-client.ts";
@@ -118,4 +119,53 @@ export async function until<T>(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+const days = 86_400_000;
+
+/**
+ * An account on the simulated Meta, connected through ad-accounts (with `appSecret`, when given),
+ * with 1 campaign, 1 ad set, 2 ads created five days ago and ACTIVE since (so they have metrics to
+ * lose when they stop).
+ */
+export async function activeAccount(
+  stack: TestStack,
+  owner: string,
+  options: { appSecret?: string } = {},
+) {
+  const { id, token } = await stack.connectAdAccount(owner, options);
+
+  await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * days).toISOString() });
+  const graph = new GraphClient({
+    baseUrl: stack.simulator.url,
+    version: graphApiVersion,
+    accessToken: token,
+    appSecret: options.appSecret,
+  });
+  const create = async (edge: string, params: Record<string, unknown>) => {
+    const result = await graph.post<{ id: string }>(`/${id}/${edge}`, {
+      status: "ACTIVE",
+      ...params,
+    });
+    assert.ok(result.ok, JSON.stringify(result));
+    return result.data.id;
+  };
+  const campaign = await create("campaigns", { name: "Sync C", ...campaignFields });
+  const adSet = await create("adsets", {
+    name: "Sync AS",
+    campaign_id: campaign,
+    ...adSetTemplate,
+  });
+  const adA = await create("ads", {
+    name: "Sync A",
+    adset_id: adSet,
+    creative: { creative_id: "1" },
+  });
+  const adB = await create("ads", {
+    name: "Sync B",
+    adset_id: adSet,
+    creative: { creative_id: "1" },
+  });
+  await stack.sim("/__sim/clock", { now: new Date().toISOString() });
+  return { id, graph, campaign, adSet, adA, adB };
 }

@@ -11,7 +11,7 @@ import { type FunctionsProcess, startLocalStack } from "../../../dev/lib/stack.t
 import {
   functionsEnv as localFunctionsEnv,
   localKeys,
-  signLocalJwt,
+  signLocalUserJwt,
 } from "../../../dev/lib/local-env.ts";
 import type { JobStatus } from "../../functions/_shared/job-tracker.ts";
 
@@ -24,10 +24,14 @@ export type TestStack = {
   /** supabase-js as that user's app would hold it. */
   clientFor(userId: string): Promise<SupabaseClient>;
   /**
-   * A new ad account on the simulated Meta with a fresh token, connected by the user through
-   * the ad-accounts function (so its token is stored encrypted, the user its owner).
+   * A new ad account on the simulated Meta with a fresh token (and `appSecret`, when given, which
+   * Meta then requires a proof of), connected by the user through the ad-accounts function (so its
+   * token is stored encrypted, the user its owner).
    */
-  connectAdAccount(userId: string): Promise<{ id: string; token: string }>;
+  connectAdAccount(
+    userId: string,
+    options?: { appSecret?: string },
+  ): Promise<{ id: string; token: string }>;
   /** supabase-js with only the anon key (signed out). */
   anonClient(): Promise<SupabaseClient>;
   /** POST to the simulator's control API. */
@@ -55,6 +59,16 @@ let accountNumber = Date.now() % 1_000_000_000;
 /** A fresh act_ id, unique across the test files of one run (they share one database). */
 export function nextAdAccountId(): string {
   return `act_${++accountNumber}`;
+}
+
+/** Whether anything answers HTTP at `url`. */
+export async function reachable(url: string): Promise<boolean> {
+  try {
+    await (await fetch(url)).body?.cancel();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function databaseUrl(): string {
@@ -113,17 +127,17 @@ async function startTestStack(
       return client(
         functions.url,
         anonKey,
-        await signLocalJwt({ sub: userId, role: "authenticated" }),
+        await signLocalUserJwt(userId),
       );
     },
-    async connectAdAccount(userId) {
+    async connectAdAccount(userId, { appSecret } = {}) {
       const id = nextAdAccountId();
       const token = `EAAB-test-${crypto.randomUUID()}`;
-      await stack.sim("/__sim/accounts", { id, token });
+      await stack.sim("/__sim/accounts", { id, token, appSecret });
       const client = await stack.clientFor(userId);
       const answer = await invokeResult(
         await client.functions.invoke("ad-accounts", {
-          body: { platformAccountId: id, accessToken: token },
+          body: { platformAccountId: id, accessToken: token, appSecret },
         }),
       );
       if (answer.status !== 201) throw new Error(`connecting ${id} answered ${answer.status}`);

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "@supabase/supabase-js";
 import postgres from "postgres";
-import { databaseUrl } from "../_support/stack.ts";
+import { databaseUrl, reachable } from "../_support/stack.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 const env = { DATABASE_URL: databaseUrl(), FUNCTIONS_PORT: "55321", SIM_PORT: "55330" };
@@ -19,15 +19,6 @@ async function stack(command: "start" | "status" | "stop"): Promise<string> {
   const text = new TextDecoder().decode(out.stdout);
   assert.ok(out.success, `stack ${command} failed: ${new TextDecoder().decode(out.stderr)}`);
   return text;
-}
-
-async function reachable(url: string): Promise<boolean> {
-  try {
-    await (await fetch(url)).body?.cancel();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("deno task start / status / stop", async () => {

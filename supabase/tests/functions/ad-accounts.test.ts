@@ -2,7 +2,7 @@
 // the Graph API simulator and the real database.
 import assert from "node:assert/strict";
 import { invokeResult, nextAdAccountId, type TestStack, testWithStack } from "../_support/stack.ts";
-import { signLocalJwt } from "../../../dev/lib/local-env.ts";
+import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
 import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
 
 /** A fresh ad account on the simulated Meta, with the token that may use it. */
@@ -21,7 +21,7 @@ async function metaAccount(stack: TestStack, options: { appSecret?: string } = {
 
 /** The same, with fetch: supabase-js does not show an answer's headers. */
 async function connectRaw(stack: TestStack, userId: string, body: unknown) {
-  const jwt = await signLocalJwt({ sub: userId, role: "authenticated" });
+  const jwt = await signLocalUserJwt(userId);
   const response = await fetch(`${stack.functions.url}/functions/v1/ad-accounts`, {
     method: "POST",
     headers: { Authorization: `Bearer ${jwt}`, "Content-Type": "application/json" },

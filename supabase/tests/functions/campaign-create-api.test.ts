@@ -3,7 +3,7 @@
 // creates nothing; per-account object limits (exactly at: accepted, one over: refused); the
 // progress shape; the 1 MiB body limit; a misconfigured function answering a bare 500.
 import assert from "node:assert/strict";
-import { signLocalJwt } from "../../../dev/lib/local-env.ts";
+import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
 import type { JobProgress } from "../../functions/_shared/campaign-jobs.ts";
 import { maxBodyBytes } from "../../functions/_shared/http.ts";
 import { verificationAttempts } from "../../functions/_shared/pre-creation-verification.ts";
@@ -26,7 +26,7 @@ async function call(
   path: string,
   init: { method?: string; body?: BodyInit; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  const jwt = await signLocalJwt({ sub: userId, role: "authenticated" });
+  const jwt = await signLocalUserJwt(userId);
   const response = await fetch(`${stack.functions.url}/functions/v1/${path}`, {
     method: init.method ?? "POST",
     headers: {

@@ -1,0 +1,60 @@
+// Attacks that must be refused with nothing changed: what the database holds for an ad account
+// (its row, members, jobs, verifications, entities, metrics, status-change log) and every request
+// the simulated Meta received, before and after.
+import assert from "node:assert/strict";
+import type { TestStack } from "./stack.ts";
+
+/** Everything adrail keeps for the account `act`, and how many requests Meta has received. */
+async function footprint(stack: TestStack, act: string) {
+  const [{ state }] = await stack.sql`
+    with a as (select * from public.ad_accounts where platform_account_id = ${act})
+    select jsonb_build_object(
+      'account', (select to_jsonb(a) from a),
+      'members', (select coalesce(jsonb_agg(to_jsonb(m) order by m.user_id), '[]')
+                  from public.ad_account_members m join a on a.id = m.ad_account_id),
+      'jobs', (select count(*) from public.campaign_creation_jobs j join a on a.id = j.ad_account_id),
+      'verifications', (select count(*) from public.pre_creation_verifications v
+                        join a on a.id = v.ad_account_id),
+      'campaigns', (select count(*) from public.ad_campaigns c join a on a.id = c.ad_account_id),
+      'adSets', (select count(*) from public.ad_sets s join a on a.id = s.ad_account_id),
+      'ads', (select count(*) from public.ads d join a on a.id = d.ad_account_id),
+      'metrics', (select count(*) from public.ad_metrics_daily d join a on a.id = d.ad_account_id),
+      'statusLog', (select coalesce(jsonb_agg(to_jsonb(l) order by l.id), '[]')
+                    from public.ad_status_change_log l join a on a.id = l.ad_account_id)
+    ) as state`;
+  const { requests } = await stack.sim("/__sim/requests") as { requests: unknown[] };
+  return { database: state, metaRequests: requests };
+}
+
+/**
+ * Runs `attack` and asserts that it changed nothing for the account `act`, in the database or on
+ * the simulated Meta (which received no request at all). Returns what `attack` answered.
+ */
+export async function refusedWithNothingChanged<T>(
+  stack: TestStack,
+  act: string,
+  attack: () => Promise<T>,
+): Promise<T> {
+  const before = await footprint(stack, act);
+  const answer = await attack();
+  assert.deepEqual(await footprint(stack, act), before, "nothing changed, nothing sent to Meta");
+  return answer;
+}
+
+/** An answer of a function called with fetch: status and JSON body. */
+export type Answer = { status: number; body: Record<string, unknown> };
+
+/** Calls a function with `bearer` as its Authorization, JSON in and out. */
+export async function callFunction(
+  stack: TestStack,
+  bearer: string,
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<Answer> {
+  const response = await fetch(`${stack.functions.url}/functions/v1/${path}`, {
+    method: init.method ?? "POST",
+    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  return { status: response.status, body: await response.json() };
+}
