@@ -24,10 +24,14 @@ export type TestStack = {
   /** supabase-js as that user's app would hold it. */
   clientFor(userId: string): Promise<SupabaseClient>;
   /**
-   * A new ad account on the simulated Meta with a fresh token, connected by the user through
-   * the ad-accounts function (so its token is stored encrypted, the user its owner).
+   * A new ad account on the simulated Meta with a fresh token (and `appSecret`, which Meta then
+   * requires appsecret_proof for), connected by the user through the ad-accounts function (so
+   * its token is stored encrypted, the user its owner).
    */
-  connectAdAccount(userId: string): Promise<{ id: string; token: string }>;
+  connectAdAccount(
+    userId: string,
+    options?: { appSecret?: string },
+  ): Promise<{ id: string; token: string }>;
   /** supabase-js with only the anon key (signed out). */
   anonClient(): Promise<SupabaseClient>;
   /** POST to the simulator's control API. */
@@ -116,14 +120,14 @@ async function startTestStack(
         await signLocalJwt({ sub: userId, role: "authenticated" }),
       );
     },
-    async connectAdAccount(userId) {
+    async connectAdAccount(userId, options = {}) {
       const id = nextAdAccountId();
       const token = `EAAB-test-${crypto.randomUUID()}`;
-      await stack.sim("/__sim/accounts", { id, token });
+      await stack.sim("/__sim/accounts", { id, token, ...options });
       const client = await stack.clientFor(userId);
       const answer = await invokeResult(
         await client.functions.invoke("ad-accounts", {
-          body: { platformAccountId: id, accessToken: token },
+          body: { platformAccountId: id, accessToken: token, ...options },
         }),
       );
       if (answer.status !== 201) throw new Error(`connecting ${id} answered ${answer.status}`);
