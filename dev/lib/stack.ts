@@ -29,8 +29,11 @@ export type FunctionsProcess = {
   url: string;
   /** Ends the process at once (SIGKILL), as a crashed runtime: no shutdown, nothing flushed. */
   kill(): Promise<void>;
-  /** Starts it again on the same port. */
-  restart(): Promise<void>;
+  /**
+   * Starts it again on the same port; with `env`, those settings over the ones it was started
+   * with (not over an earlier restart's; an empty value clears a setting).
+   */
+  restart(env?: Record<string, string>): Promise<void>;
   /** Every log line it printed, parsed when it is JSON. */
   log(): Record<string, unknown>[];
   /** The per-invocation records of the log (wall and CPU time). */
@@ -55,10 +58,16 @@ export async function startFunctionsProcess(
   let output: Promise<void>;
   let url = "";
 
-  const spawn = async (onPort: number) => {
+  const spawn = async (onPort: number, overrides: Record<string, string> = {}) => {
     child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${root}dev/functions-server.ts`],
-      env: { ...env, FUNCTIONS_PORT: String(onPort), DENO_TLS_CA_STORE: "system", NO_COLOR: "1" },
+      env: {
+        ...env,
+        ...overrides,
+        FUNCTIONS_PORT: String(onPort),
+        DENO_TLS_CA_STORE: "system",
+        NO_COLOR: "1",
+      },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -106,7 +115,7 @@ export async function startFunctionsProcess(
       return url;
     },
     kill: () => stop("SIGKILL"),
-    restart: () => spawn(boundPort),
+    restart: (overrides) => spawn(boundPort, overrides),
     log: () => lines,
     invocations: () => lines.filter((l) => l.message === "invocation") as InvocationRecord[],
     close: () => stop("SIGTERM"),

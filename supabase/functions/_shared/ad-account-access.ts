@@ -5,7 +5,7 @@ import { graphSettings } from "./config.ts";
 import { db } from "./db.ts";
 import { AdrailError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
-import { decryptSecret } from "./token-crypto.ts";
+import { decryptSecret, secretSlots } from "./token-crypto.ts";
 
 export type AdAccountRole = "owner" | "approver" | "launcher" | "viewer";
 
@@ -17,20 +17,23 @@ export type AdAccountAccess = {
 
 type StoredAccount = {
   id: string;
+  platform: string;
   platform_account_id: string;
   access_token_ciphertext: string;
   app_secret_ciphertext: string | null;
 };
 
 async function withGraphClient(account: StoredAccount): Promise<AdAccountAccess> {
+  // Each ciphertext opens only in the row and column it was written for (token-crypto.ts).
+  const slots = secretSlots(account.platform, account.platform_account_id);
   return {
     id: account.id,
     platformAccountId: account.platform_account_id,
     graph: new GraphClient({
       ...graphSettings(),
-      accessToken: await decryptSecret(account.access_token_ciphertext),
+      accessToken: await decryptSecret(account.access_token_ciphertext, slots.accessToken),
       appSecret: account.app_secret_ciphertext
-        ? await decryptSecret(account.app_secret_ciphertext)
+        ? await decryptSecret(account.app_secret_ciphertext, slots.appSecret)
         : undefined,
     }),
   };
@@ -46,7 +49,8 @@ export async function adAccountForMember(
   roles: AdAccountRole[] = ["owner", "approver", "launcher", "viewer"],
 ): Promise<AdAccountAccess> {
   const [account] = await db()<StoredAccount[]>`
-    select a.id, a.platform_account_id, a.access_token_ciphertext, a.app_secret_ciphertext
+    select a.id, a.platform, a.platform_account_id, a.access_token_ciphertext,
+           a.app_secret_ciphertext
     from public.ad_accounts a
     join public.ad_account_members m on m.ad_account_id = a.id
     where a.platform = 'facebook' and a.platform_account_id = ${platformAccountId}
@@ -60,7 +64,7 @@ export async function adAccountForMember(
 /** The account by its internal id, for service work (safety-net) that acts for every member. */
 export async function adAccountById(id: string): Promise<AdAccountAccess> {
   const [account] = await db()<StoredAccount[]>`
-    select id, platform_account_id, access_token_ciphertext, app_secret_ciphertext
+    select id, platform, platform_account_id, access_token_ciphertext, app_secret_ciphertext
     from public.ad_accounts where id = ${id}`;
   if (!account) throw new AdrailError("not_found", `ad account ${id} not found`);
   return await withGraphClient(account);

@@ -6,7 +6,7 @@ import { db, sqlState } from "./db.ts";
 import { AdrailError, metaError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
 import { retryRead } from "./retry.ts";
-import { encryptSecret } from "./token-crypto.ts";
+import { encryptSecret, secretSlots } from "./token-crypto.ts";
 
 export const ConnectAdAccountBody = z.object({
   platformAccountId: z.string().regex(/^act_[0-9]{1,20}$/, "must look like act_<digits>"),
@@ -74,8 +74,11 @@ async function storeConnectedAccount(
   input: ConnectAdAccountInput,
   account: MetaAdAccount,
 ): Promise<{ id: string; limits: AccountObjectLimits }> {
-  const tokenCiphertext = await encryptSecret(input.accessToken);
-  const appSecretCiphertext = input.appSecret ? await encryptSecret(input.appSecret) : null;
+  const slots = secretSlots("facebook", input.platformAccountId);
+  const tokenCiphertext = await encryptSecret(input.accessToken, slots.accessToken);
+  const appSecretCiphertext = input.appSecret
+    ? await encryptSecret(input.appSecret, slots.appSecret)
+    : null;
   return await db().begin(async (sql) => {
     const [saved] = await sql<{ id: string; limits: AccountObjectLimits }[]>`
       insert into public.ad_accounts (

@@ -81,20 +81,35 @@ export function jwtIssuer(): string | undefined {
 }
 
 /**
- * 32 bytes, as 64 hex digits or base64: the key access tokens are encrypted under. Checked here,
- * so a malformed key is a configuration error naming the setting, never echoing it.
+ * The keys secrets at rest are encrypted under (token-crypto.ts): `current`, TOKEN_ENCRYPTION_KEY,
+ * encrypts and decrypts; `others`, TOKEN_ENCRYPTION_KEYRING (comma-separated, optional), only
+ * decrypt: the key being rotated away from, or the next one, staged. Each is 32 bytes, as 64 hex
+ * digits or base64. Checked here, so a malformed key is a configuration error naming the
+ * setting, never echoing it.
  */
-export function tokenEncryptionKey(): string {
-  const key = required("TOKEN_ENCRYPTION_KEY");
-  if (/^[0-9a-f]{64}$/i.test(key)) return key;
-  let bytes = -1;
+export type TokenEncryptionKeys = { current: Uint8Array; others: Uint8Array[] };
+
+export function tokenEncryptionKeys(): TokenEncryptionKeys {
+  const keyring = Deno.env.get("TOKEN_ENCRYPTION_KEYRING") ?? "";
+  return {
+    current: keyBytes("TOKEN_ENCRYPTION_KEY", required("TOKEN_ENCRYPTION_KEY")),
+    others: keyring.split(",").map((key) => key.trim()).filter((key) => key !== "")
+      .map((key) => keyBytes("TOKEN_ENCRYPTION_KEYRING", key)),
+  };
+}
+
+function keyBytes(setting: string, encoded: string): Uint8Array {
+  if (/^[0-9a-f]{64}$/i.test(encoded)) {
+    return Uint8Array.from(encoded.match(/../g)!, (digits) => parseInt(digits, 16));
+  }
+  let bytes: Uint8Array | undefined;
   try {
-    bytes = atob(key).length;
+    bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
   } catch {
     // not base64 either
   }
-  if (bytes !== 32) throw new ConfigError("TOKEN_ENCRYPTION_KEY", "malformed");
-  return key;
+  if (bytes?.length !== 32) throw new ConfigError(setting, "malformed");
+  return bytes;
 }
 
 /** The secret pg_cron sends (x-cron-secret) to call service-only functions; unset = no cron access. */

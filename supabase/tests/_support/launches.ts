@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { GraphClient } from "../../functions/_shared/graph-client.ts";
-import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
+import { decryptSecret, secretSlots } from "../../functions/_shared/token-crypto.ts";
 import { invokeResult, type TestStack } from "./stack.ts";
 
 export type SimObject = {
@@ -94,7 +94,7 @@ export async function assertExactly(stack: TestStack, act: string, adSets: numbe
 export async function accountToken(stack: TestStack, act: string): Promise<string> {
   const [row] = await stack
     .sql`select access_token_ciphertext from public.ad_accounts where platform_account_id = ${act}`;
-  return await decryptSecret(row.access_token_ciphertext);
+  return await decryptSecret(row.access_token_ciphertext, secretSlots("facebook", act).accessToken);
 }
 
 /** A Graph client acting on the account directly, as a person in Ads Manager would. */

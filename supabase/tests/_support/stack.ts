@@ -130,14 +130,14 @@ async function startTestStack(
         await signLocalUserJwt(userId),
       );
     },
-    async connectAdAccount(userId, { appSecret } = {}) {
+    async connectAdAccount(userId, options = {}) {
       const id = nextAdAccountId();
       const token = `EAAB-test-${crypto.randomUUID()}`;
-      await stack.sim("/__sim/accounts", { id, token, appSecret });
+      await stack.sim("/__sim/accounts", { id, token, ...options });
       const client = await stack.clientFor(userId);
       const answer = await invokeResult(
         await client.functions.invoke("ad-accounts", {
-          body: { platformAccountId: id, accessToken: token, appSecret },
+          body: { platformAccountId: id, accessToken: token, ...options },
         }),
       );
       if (answer.status !== 201) throw new Error(`connecting ${id} answered ${answer.status}`);

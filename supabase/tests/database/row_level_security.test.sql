@@ -65,8 +65,9 @@ select n, tbl, a_rows, b_rows, member_sees, stranger_sees, insert_sql,
        format('delete from public.%I where %s', tbl, a_rows)
 from (values
   (1, 'ad_accounts', format('id = %L', :'acct_a'), format('id = %L', :'acct_b'), 1, 1,
-   format($$ insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext) values (%L, 'act_91000499', 'x') $$, :'owner_id'),
-   $$ access_token_ciphertext = 'stolen', name = 'hacked' $$),
+   -- The ciphertext columns are not writable by clients at all (client_privileges.test.sql).
+   format($$ insert into public.ad_accounts (user_id, platform_account_id) values (%L, 'act_91000499') $$, :'owner_id'),
+   $$ name = 'hacked', account_status = 2 $$),
   (2, 'ad_account_members', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 2, 1,
    format($$ insert into public.ad_account_members (ad_account_id, user_id, role) values (%L, %L, 'owner') $$, :'acct_a', :'stranger_id'),
    $$ role = 'owner' $$),

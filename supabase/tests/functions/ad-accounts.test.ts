@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { invokeResult, nextAdAccountId, type TestStack, testWithStack } from "../_support/stack.ts";
 import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import { decryptSecret } from "../../functions/_shared/token-crypto.ts";
+import { decryptSecret, secretSlots } from "../../functions/_shared/token-crypto.ts";
 
 /** A fresh ad account on the simulated Meta, with the token that may use it. */
 async function metaAccount(stack: TestStack, options: { appSecret?: string } = {}) {
@@ -111,7 +111,13 @@ testWithStack("ad-accounts", async (t, stack) => {
       where a.platform_account_id = ${meta.id}`;
       assert.equal(row.role, "owner");
       assert.ok(!row.access_token_ciphertext.includes(meta.token));
-      assert.equal(await decryptSecret(row.access_token_ciphertext), meta.token);
+      assert.equal(
+        await decryptSecret(
+          row.access_token_ciphertext,
+          secretSlots("facebook", meta.id).accessToken,
+        ),
+        meta.token,
+      );
 
       const again = await connect(stack, owner, {
         platformAccountId: meta.id,
