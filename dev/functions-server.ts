@@ -241,6 +241,22 @@ function invoke(
   return response;
 }
 
+/**
+ * With a file (FUNCTIONS_RESPONSE_LOG, set by the test command through dev/lib/stack.ts), every
+ * answer's status and body is appended to it as a JSON line, for the secret scan
+ * (dev/lib/secret-scan.ts); without one, answers pass untouched.
+ */
+function answerRecorder(file: string | undefined): (response: Response) => Promise<Response> {
+  if (!file) return (response) => Promise.resolve(response);
+  return async (response) => {
+    const body = await response.clone().text();
+    await Deno.writeTextFile(file, JSON.stringify({ status: response.status, body }) + "\n", {
+      append: true,
+    });
+    return response;
+  };
+}
+
 /** Starts the server. Functions read their settings from this process's environment. */
 export function startFunctionsServer(options: FunctionsServerOptions = {}): FunctionsServer {
   const functionsDir = options.functionsDir ?? new URL("supabase/functions/", root);
@@ -253,43 +269,45 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
     cpuLimitMs: options.cpuLimitMs ?? limitFromEnv("EDGE_CPU_LIMIT_MS", defaultCpuLimitMs),
   };
   const running = new Set<() => void>();
+  const recordAnswer = answerRecorder(Deno.env.get("FUNCTIONS_RESPONSE_LOG"));
 
   const server = Deno.serve(
     { port: options.port ?? 0, hostname: "127.0.0.1", onListen() {} },
-    async (req) => {
-      const name = new URL(req.url).pathname.match(/^\/functions\/v1\/([^/]+)/)?.[1];
-      if (!name || !names.has(name)) {
-        return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, {
-          status: 404,
-        });
-      }
-      // Preflight carries no Authorization: the gateway lets it through to the function.
-      if (verifyJwt(name) && req.method !== "OPTIONS") {
-        const refusal = await gatewayAllows(req);
-        if (refusal) {
-          logInvocation({
-            function: name,
-            method: req.method,
-            path: new URL(req.url).pathname,
-            status: 401,
-            outcome: "unauthorized",
-            wallMs: 0,
-            cpuMs: 0,
-          });
-          return refusal;
-        }
-      }
-      const body = req.body ? await req.arrayBuffer() : null;
-      return await invoke(
-        name,
-        new URL(`${name}/index.ts`, functionsDir),
-        req,
-        body,
-        limits,
-        running,
-      );
-    },
+    async (req) => recordAnswer(await gateway(req)),
   );
+  async function gateway(req: Request): Promise<Response> {
+    const name = new URL(req.url).pathname.match(/^\/functions\/v1\/([^/]+)/)?.[1];
+    if (!name || !names.has(name)) {
+      return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, {
+        status: 404,
+      });
+    }
+    // Preflight carries no Authorization: the gateway lets it through to the function.
+    if (verifyJwt(name) && req.method !== "OPTIONS") {
+      const refusal = await gatewayAllows(req);
+      if (refusal) {
+        logInvocation({
+          function: name,
+          method: req.method,
+          path: new URL(req.url).pathname,
+          status: 401,
+          outcome: "unauthorized",
+          wallMs: 0,
+          cpuMs: 0,
+        });
+        return refusal;
+      }
+    }
+    const body = req.body ? await req.arrayBuffer() : null;
+    return await invoke(
+      name,
+      new URL(`${name}/index.ts`, functionsDir),
+      req,
+      body,
+      limits,
+      running,
+    );
+  }
   const port = server.addr.port;
   return {
     url: `http://127.0.0.1:${port}`,

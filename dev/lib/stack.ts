@@ -58,12 +58,17 @@ export async function startFunctionsProcess(
   let output: Promise<void>;
   let url = "";
 
+  // The test command's secret scan (dev/lib/secret-scan.ts): answers and log lines kept in files.
+  const trafficDir = Deno.env.get("ADRAIL_TRAFFIC_DIR");
+  const recording = trafficDir ? `${trafficDir}/functions-${crypto.randomUUID()}` : undefined;
+
   const spawn = async (onPort: number, overrides: Record<string, string> = {}) => {
     child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${root}dev/functions-server.ts`],
       env: {
         ...env,
         ...overrides,
+        ...(recording ? { FUNCTIONS_RESPONSE_LOG: `${recording}.responses.jsonl` } : {}),
         FUNCTIONS_PORT: String(onPort),
         DENO_TLS_CA_STORE: "system",
         NO_COLOR: "1",
@@ -81,6 +86,7 @@ export async function startFunctionsProcess(
         pending = complete.pop()!;
         for (const line of complete) {
           if (echo) console.log(line);
+          if (recording) Deno.writeTextFileSync(`${recording}.log`, `${line}\n`, { append: true });
           try {
             const parsed = JSON.parse(line);
             if (parsed.message === "listening") listening(parsed.url);
@@ -110,6 +116,7 @@ export async function startFunctionsProcess(
     await child.status;
     await output;
   };
+
   return {
     get url() {
       return url;
