@@ -1,4 +1,4 @@
-// The chaos soak (bench/soak.ts) inside the test command: 100 launches of 1-5-1 through
+// The chaos soak (bench/soak.ts) inside the test command: 200 launches of 1-5-1 through
 // campaign-create, several at a time, each on its own ad account, under seeded faults of every
 // kind mixed (transient errors, lost answers, silent successes, rate limits, suspensions lifted
 // after a while), nobody driving the worker but the launches and pg_cron. It runs as a child
@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { databaseUrl } from "../_support/stack.ts";
 
-const runs = Number(Deno.env.get("SOAK_TEST_RUNS") ?? 100);
+const runs = Number(Deno.env.get("SOAK_TEST_RUNS") ?? 200);
 
 Deno.test(`the chaos soak: ${runs} launches of 1-5-1 under every fault, nothing lost`, async () => {
   const started = performance.now();
@@ -24,7 +24,7 @@ Deno.test(`the chaos soak: ${runs} launches of 1-5-1 under every fault, nothing 
       NO_COLOR: "1",
       SOAK_RUNS: String(runs),
       SOAK_SEED: Deno.env.get("SOAK_SEED") ?? "20261130",
-      SOAK_CONCURRENCY: Deno.env.get("SOAK_TEST_CONCURRENCY") ?? "6",
+      SOAK_CONCURRENCY: Deno.env.get("SOAK_TEST_CONCURRENCY") ?? "12",
       SOAK_FAULT_SCALE: Deno.env.get("SOAK_TEST_FAULT_SCALE") ?? "1",
       // A job not settled 240 s after its launch is given up on (and fails the soak).
       SOAK_JOB_TIMEOUT_S: "240",
