@@ -1,13 +1,28 @@
-// The ad account a request acts on: membership checked, token decrypted, a Graph client ready.
-// Wherever a body names an ad account it is by its platform id (act_...), and only a member may
-// act on it.
+// The ad account a request acts on: the caller's role checked by the database, token decrypted, a
+// Graph client ready. Wherever a body names an ad account it is by its platform id (act_...).
+// Which role may do what is the database's (private.account_role_actions); this module only names
+// the actions and turns the database's refusals into answers: an account that does not exist and
+// one the caller may not see are the same 404, a member whose role does not allow the action 403.
 import { graphSettings } from "./config.ts";
-import { db } from "./db.ts";
+import { db, DbErrorCode, sqlState } from "./db.ts";
 import { AdrailError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
 import { decryptSecret, secretSlots } from "./token-crypto.ts";
 
 export type AdAccountRole = "owner" | "approver" | "launcher" | "viewer";
+
+/** The actions of private.account_role_actions (a test checks the two lists agree). */
+export const accountActions = [
+  "read",
+  "sync",
+  "launch",
+  "manage_own_jobs",
+  "manage_all_jobs",
+  "approve",
+  "manage_members",
+  "manage_token",
+] as const;
+export type AccountAction = (typeof accountActions)[number];
 
 export type AdAccountAccess = {
   id: string;
@@ -40,24 +55,37 @@ async function withGraphClient(account: StoredAccount): Promise<AdAccountAccess>
 }
 
 /**
- * The account, if `userId` is a member in one of `roles`; `forbidden` otherwise (whether or not it
- * exists).
+ * The database's access refusals as answers: ADR04 (no such `thing`, or not the caller's: the
+ * same words for both) is not_found, ADR06 (the caller's role) forbidden with `refusal`.
+ * Anything else is returned as it is.
+ */
+export function accessRefusal(error: unknown, thing: string, refusal: string): unknown {
+  if (sqlState(error) === DbErrorCode.notFound) {
+    return new AdrailError("not_found", `${thing} not found`);
+  }
+  if (sqlState(error) === DbErrorCode.roleForbids) return new AdrailError("forbidden", refusal);
+  return error;
+}
+
+/**
+ * The account, if `userId`'s role on it allows `action`: not_found when it does not exist or the
+ * user may not see it, forbidden when the user's role does not allow the action.
  */
 export async function adAccountForMember(
   userId: string,
   platformAccountId: string,
-  roles: AdAccountRole[] = ["owner", "approver", "launcher", "viewer"],
+  action: AccountAction,
 ): Promise<AdAccountAccess> {
   const [account] = await db()<StoredAccount[]>`
-    select a.id, a.platform, a.platform_account_id, a.access_token_ciphertext,
-           a.app_secret_ciphertext
-    from public.ad_accounts a
-    join public.ad_account_members m on m.ad_account_id = a.id
-    where a.platform = 'facebook' and a.platform_account_id = ${platformAccountId}
-      and m.user_id = ${userId} and m.role = any(${roles})`;
-  if (!account) {
-    throw new AdrailError("forbidden", `${platformAccountId} is not one of your ad accounts`);
-  }
+    select id, platform, platform_account_id, access_token_ciphertext, app_secret_ciphertext
+    from public.ad_account_for_member(${userId}, 'facebook', ${platformAccountId}, ${action})`
+    .catch((error) => {
+      throw accessRefusal(
+        error,
+        `ad account ${platformAccountId}`,
+        `your role on ad account ${platformAccountId} does not allow ${action}`,
+      );
+    });
   return await withGraphClient(account);
 }
 

@@ -1,8 +1,9 @@
 // Connecting an ad account: the token is checked against Meta, stored only encrypted, and the
-// caller becomes its owner. Listing: the accounts the caller is a member of.
+// caller becomes its owner; an owner reconnecting replaces the token (connect_ad_account decides).
+// Listing: the accounts the caller is a member of.
 import { z } from "zod";
 import { graphSettings } from "./config.ts";
-import { db, sqlState } from "./db.ts";
+import { db, DbErrorCode, sqlState } from "./db.ts";
 import { AdrailError, metaError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
 import { retryRead } from "./retry.ts";
@@ -31,10 +32,19 @@ export type AccountObjectLimits = { campaigns: number; adSets: number; ads: numb
 
 type MetaAdAccount = { id: string; name?: string; currency?: string; account_status?: number };
 
+/** A connect's outcome: `created` for a new connection, false when its owner replaced the token. */
+export type ConnectedAdAccount = { account: AdAccountView; created: boolean };
+
+/**
+ * Checks the token with Meta, then connects the account (the caller its owner) or, for an owner of
+ * an account connected already, replaces its token. Nobody's membership changes: another member
+ * is forbidden, a user of another team gets account_already_connected. Meta is asked first, so
+ * only a token that reads the account on Meta learns whether adrail has it.
+ */
 export async function connectAdAccount(
   userId: string,
   input: ConnectAdAccountInput,
-): Promise<AdAccountView> {
+): Promise<ConnectedAdAccount> {
   const graph = new GraphClient({
     ...graphSettings(),
     accessToken: input.accessToken,
@@ -51,57 +61,62 @@ export async function connectAdAccount(
 
   const account = read.data;
   const stored = await storeConnectedAccount(userId, input, account).catch((error) => {
-    // A JWT can outlive its user (deleted since it was issued): no user, no account.
-    if (sqlState(error) === "23503") {
-      throw new AdrailError("unauthorized", "the signed-in user no longer exists");
-    }
-    throw error;
+    throw connectRefusal(error, input.platformAccountId);
   });
   return {
-    id: stored.id,
-    platformAccountId: input.platformAccountId,
-    name: account.name ?? null,
-    currency: account.currency ?? null,
-    accountStatus: account.account_status ?? null,
-    role: "owner",
-    limits: stored.limits,
+    account: {
+      id: stored.id,
+      platformAccountId: input.platformAccountId,
+      name: account.name ?? null,
+      currency: account.currency ?? null,
+      accountStatus: account.account_status ?? null,
+      role: "owner",
+      limits: stored.limits,
+    },
+    created: stored.created,
   };
 }
 
-/** Upserts the account with its token encrypted, and makes the user its owner, in one transaction. */
+function connectRefusal(error: unknown, platformAccountId: string): unknown {
+  switch (sqlState(error)) {
+    // A JWT can outlive its user (deleted since it was issued): no user, no account.
+    case "23503":
+      return new AdrailError("unauthorized", "the signed-in user no longer exists");
+    case DbErrorCode.roleForbids:
+      return new AdrailError(
+        "forbidden",
+        `only an owner of ad account ${platformAccountId} may replace its token`,
+      );
+    case DbErrorCode.connectedByOthers:
+      return new AdrailError(
+        "account_already_connected",
+        `ad account ${platformAccountId} is already connected to adrail by another team: ask one of its owners to add you as a member`,
+      );
+    default:
+      return error;
+  }
+}
+
+/** The token encrypted, then connect_ad_account: a new account, or an owner's new token. */
 async function storeConnectedAccount(
   userId: string,
   input: ConnectAdAccountInput,
   account: MetaAdAccount,
-): Promise<{ id: string; limits: AccountObjectLimits }> {
+): Promise<{ id: string; created: boolean; limits: AccountObjectLimits }> {
   const slots = secretSlots("facebook", input.platformAccountId);
   const tokenCiphertext = await encryptSecret(input.accessToken, slots.accessToken);
   const appSecretCiphertext = input.appSecret
     ? await encryptSecret(input.appSecret, slots.appSecret)
     : null;
-  return await db().begin(async (sql) => {
-    const [saved] = await sql<{ id: string; limits: AccountObjectLimits }[]>`
-      insert into public.ad_accounts (
-        user_id, platform, platform_account_id, name, currency, account_status,
-        access_token_ciphertext, app_secret_ciphertext, token_validated_at
-      ) values (
-        ${userId}, 'facebook', ${input.platformAccountId}, ${account.name ?? null},
-        ${account.currency ?? null}, ${account.account_status ?? null},
-        ${tokenCiphertext}, ${appSecretCiphertext}, now()
-      )
-      on conflict (platform, platform_account_id) do update set
-        name = excluded.name, currency = excluded.currency, account_status = excluded.account_status,
-        access_token_ciphertext = excluded.access_token_ciphertext,
-        app_secret_ciphertext = excluded.app_secret_ciphertext,
-        token_validated_at = excluded.token_validated_at
-      returning id, jsonb_build_object(
-        'campaigns', campaign_limit, 'adSets', ad_set_limit, 'ads', ad_limit) as limits`;
-    await sql`
-      insert into public.ad_account_members (ad_account_id, user_id, role)
-      values (${saved.id}, ${userId}, 'owner')
-      on conflict (ad_account_id, user_id) do update set role = 'owner'`;
-    return saved;
-  });
+  const [stored] = await db()<{ id: string; created: boolean; limits: AccountObjectLimits }[]>`
+    select (c.ad_account).id, c.created, jsonb_build_object(
+             'campaigns', (c.ad_account).campaign_limit, 'adSets', (c.ad_account).ad_set_limit,
+             'ads', (c.ad_account).ad_limit) as limits
+    from public.connect_ad_account(
+      ${userId}, 'facebook', ${input.platformAccountId}, ${account.name ?? null},
+      ${account.currency ?? null}, ${account.account_status ?? null}, ${tokenCiphertext},
+      ${appSecretCiphertext}) c`;
+  return stored;
 }
 
 export async function listAdAccounts(userId: string): Promise<AdAccountView[]> {

@@ -1,14 +1,12 @@
 // The user's side of bulk launches: start one (verification, then the job and all its slots in
 // one transaction), follow its progress, answer a rollback confirmation, ask for a re-check.
 // The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer answers them.
-import { adAccountForMember, type AdAccountRole } from "./ad-account-access.ts";
+import { accessRefusal, adAccountForMember } from "./ad-account-access.ts";
 import type { JobStatus } from "./creation/job-states.ts";
 import { type CampaignCreateRequest, requestHash } from "./creation-request.ts";
-import { db, DbErrorCode, type EntityType, sqlState } from "./db.ts";
+import { db, DbErrorCode, type EntityType, sqlState, type Transaction } from "./db.ts";
 import { AdrailError, metaUnavailable } from "./errors.ts";
 import { verifyBeforeCreation } from "./pre-creation-verification.ts";
-
-const launchers: AdAccountRole[] = ["owner", "approver", "launcher"];
 
 export type LaunchAnswer = {
   jobId: number;
@@ -81,7 +79,7 @@ export async function launchCampaign(
   request: CampaignCreateRequest,
   idempotencyKey?: string,
 ): Promise<LaunchAnswer> {
-  const access = await adAccountForMember(userId, request.adAccountId, launchers);
+  const access = await adAccountForMember(userId, request.adAccountId, "launch");
   const hash = await requestHash(request);
   if (idempotencyKey) {
     const existing = await jobForKey(userId, idempotencyKey);
@@ -153,7 +151,6 @@ type ProgressRow = {
   started_at: Date | null;
   completed_at: Date | null;
   updated_at: Date;
-  member_role: AdAccountRole | null;
 };
 
 const iso = (at: Date | null) => at?.toISOString() ?? null;
@@ -201,17 +198,29 @@ function progressOf(row: ProgressRow): JobProgress {
 }
 
 /**
- * The job's progress, if the user may see it: not_found when there is no such job, forbidden when
- * it is not one of the user's accounts' jobs (or the user's role is not in `roles`). Counts come
- * from the view campaign_creation_job_progress; live entities only for a job the view
- * creation_jobs_with_live_entities lists (one that will not complete but still owns objects).
+ * Checks, in the database, that the user may act on the job: `read` (any member of its account)
+ * or `manage` (verify it, decide its rollback: its requester as a launcher, anyone else as an
+ * approver or owner; private.account_role_actions). not_found when there is no such job or it is
+ * not one of the user's accounts' jobs (the same answer), forbidden when the role does not allow it.
  */
-async function jobOfMember(
+async function checkJobAccess(
+  sql: Transaction,
   userId: string,
   jobId: number,
-  roles?: AdAccountRole[],
-): Promise<JobProgress> {
-  const [row] = await db()<ProgressRow[]>`
+  action: "read" | "manage",
+): Promise<void> {
+  await sql`select 1 from public.job_for_member(${userId}, ${jobId}, ${action})`.catch((error) => {
+    throw accessRefusal(error, `job ${jobId}`, `your role does not allow managing job ${jobId}`);
+  });
+}
+
+/**
+ * The job's progress. Counts come from the view campaign_creation_job_progress; live entities only
+ * for a job the view creation_jobs_with_live_entities lists (one that will not complete but still
+ * owns objects).
+ */
+async function progressOfJob(sql: Transaction, jobId: number): Promise<JobProgress> {
+  const [row] = await sql<ProgressRow[]>`
     select p.job_id::text, p.status, a.platform_account_id, p.campaign_name,
            p.facebook_campaign_id, p.dry_run, p.requested_ad_sets, p.requested_ads,
            p.ad_sets_created, p.ads_created, p.slots_verified::int, p.slots_pending::int,
@@ -228,21 +237,19 @@ async function jobOfMember(
                            where l.job_id = p.job_id)
            ), '[]'::jsonb) as live_entities,
            j.unowned_objects, p.next_run_at, p.created_at, p.started_at, p.completed_at,
-           j.updated_at, m.role as member_role
+           j.updated_at
     from public.campaign_creation_job_progress p
     join public.campaign_creation_jobs j on j.id = p.job_id
     join public.ad_accounts a on a.id = p.ad_account_id
-    left join public.ad_account_members m on m.ad_account_id = p.ad_account_id and m.user_id = ${userId}
     where p.job_id = ${jobId}`;
-  if (!row) throw new AdrailError("not_found", `job ${jobId} not found`);
-  if (!row.member_role || (roles && !roles.includes(row.member_role))) {
-    throw new AdrailError("forbidden", `job ${jobId} is not one of your ad accounts' jobs`);
-  }
   return progressOf(row);
 }
 
 export async function jobProgress(userId: string, jobId: number): Promise<JobProgress> {
-  return await jobOfMember(userId, jobId);
+  return await db().begin(async (sql) => {
+    await checkJobAccess(sql, userId, jobId, "read");
+    return await progressOfJob(sql, jobId);
+  });
 }
 
 export async function decideRollback(
@@ -250,23 +257,28 @@ export async function decideRollback(
   jobId: number,
   confirm: boolean,
 ): Promise<JobProgress> {
-  await jobOfMember(userId, jobId, launchers);
-  try {
-    await db()`select public.decide_job_rollback(${jobId}, ${confirm})`;
-  } catch (error) {
-    if (sqlState(error) === DbErrorCode.illegalTransition) {
-      throw new AdrailError(
-        "not_awaiting_confirmation",
-        `job ${jobId} is not waiting for a rollback decision`,
-      );
+  return await db().begin(async (sql) => {
+    await checkJobAccess(sql, userId, jobId, "manage");
+    try {
+      await sql`select public.decide_job_rollback(${jobId}, ${confirm})`;
+    } catch (error) {
+      if (sqlState(error) === DbErrorCode.illegalTransition) {
+        throw new AdrailError(
+          "not_awaiting_confirmation",
+          `job ${jobId} is not waiting for a rollback decision`,
+        );
+      }
+      throw error;
     }
-    throw error;
-  }
-  return await jobProgress(userId, jobId);
+    return await progressOfJob(sql, jobId);
+  });
 }
 
+/** A completed job is read back and repaired; a dry run is left as it is (it creates nothing). */
 export async function requestVerification(userId: string, jobId: number): Promise<JobProgress> {
-  await jobOfMember(userId, jobId, launchers);
-  await db()`select public.request_job_verification(${jobId})`;
-  return await jobProgress(userId, jobId);
+  return await db().begin(async (sql) => {
+    await checkJobAccess(sql, userId, jobId, "manage");
+    await sql`select public.request_job_verification(${jobId})`;
+    return await progressOfJob(sql, jobId);
+  });
 }

@@ -4,6 +4,8 @@ import postgres from "postgres";
 import { databaseUrl } from "./config.ts";
 
 export type Sql = postgres.Sql;
+/** The sql of a transaction (db().begin). */
+export type Transaction = postgres.TransactionSql;
 /** The kinds of ad entity, as the entity_type columns name them. */
 export type EntityType = "campaign" | "ad_set" | "ad";
 
@@ -38,6 +40,12 @@ export const DbErrorCode = {
   idempotencyConflict: "ADR03",
   notFound: "ADR04",
   retryBudgetExhausted: "ADR05",
+  /** A member whose role does not allow the action (private.account_role_actions). */
+  roleForbids: "ADR06",
+  /** Connecting an ad account that other members have connected already. */
+  connectedByOthers: "ADR07",
+  /** A membership change that would leave an ad account without an owner. */
+  lastOwner: "ADR08",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 

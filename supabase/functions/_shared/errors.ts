@@ -9,14 +9,19 @@ export const errorCodes = [
   "invalid_body",
   /** No usable credentials. */
   "unauthorized",
-  /** Credentials fine, but not allowed to do this (not a member, wrong role, wrong caller). */
+  /** Credentials fine, but not allowed to do this (the caller's role, a non-service caller). */
   "forbidden",
+  /** No such thing, or one the caller may not see: the same answer, so ids cannot be probed. */
   "not_found",
   "method_not_allowed",
   /** An Idempotency-Key already used with another request. */
   "idempotency_conflict",
   /** A rollback decision for a job that waits for none. */
   "not_awaiting_confirmation",
+  /** Connecting an ad account that another team has connected: its owner adds members. */
+  "account_already_connected",
+  /** A membership change that would leave an ad account without an owner. */
+  "last_owner",
   /** The request body is larger than the functions accept. */
   "payload_too_large",
   /** Pre-creation verification found a reason not to launch; nothing was created. */

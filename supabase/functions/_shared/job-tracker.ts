@@ -30,11 +30,20 @@ export type Slot = {
   entity_name: string;
   facebook_id: string | null;
   status: SlotStatus;
+  /**
+   * A create of it may have been applied without adrail learning the id: objects under its name
+   * but not its id are the job's own copies (see entity_creation_slots.may_have_copies).
+   */
+  may_have_copies: boolean;
 };
 
+/** `unknown_outcome`: this resolves a create whose answer never came (sets may_have_copies). */
 export type SlotOutcome =
-  | { slot_id: number; status: "created"; facebook_id: string }
-  | { slot_id: number; status: "failed" | "creating"; error: string };
+  & (
+    | { slot_id: number; status: "created"; facebook_id: string }
+    | { slot_id: number; status: "failed" | "creating"; error: string }
+  )
+  & { unknown_outcome?: true };
 
 /** Another worker holds the job now: stop, write nothing. */
 export class LeaseLost extends Error {}
@@ -77,7 +86,8 @@ export class JobLease {
 
   async slots(): Promise<Slot[]> {
     return await db()<Slot[]>`
-      select id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status
+      select id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status,
+             may_have_copies
       from public.entity_creation_slots where job_id = ${this.job.id}
       order by array_position(array['campaign', 'ad_set', 'ad'], entity_type), slot_number`;
   }

@@ -1,5 +1,6 @@
 // POST /ad-accounts connects an ad account (token checked with Meta, stored encrypted, caller
-// becomes owner); GET /ad-accounts lists the caller's accounts.
+// becomes owner: 201) or lets its owner replace the token (200); GET /ad-accounts lists the
+// caller's accounts.
 import { authenticateUser } from "../_shared/auth.ts";
 import { connectAdAccount, ConnectAdAccountBody, listAdAccounts } from "../_shared/ad-accounts.ts";
 import { AdrailError } from "../_shared/errors.ts";
@@ -11,7 +12,8 @@ Deno.serve(serveJson("ad-accounts", async (req) => {
   if (req.method === "GET") return json(200, { accounts: await listAdAccounts(user.id) });
   if (req.method === "POST") {
     const input = await parseJsonBody(req, ConnectAdAccountBody);
-    return json(201, await connectAdAccount(user.id, input));
+    const { account, created } = await connectAdAccount(user.id, input);
+    return json(created ? 201 : 200, account);
   }
   throw new AdrailError("method_not_allowed", "use GET or POST");
 }));

@@ -1,5 +1,5 @@
 // POST /facebook-ads-sync { adAccountId, since?, until? }: final syncs owed, entities, daily
-// metrics, then the final syncs the run uncovered, for one account the caller is a member of.
+// metrics, then the final syncs the run uncovered, for one account the caller's role may sync.
 import { adAccountForMember } from "../_shared/ad-account-access.ts";
 import { FacebookAdsSyncBody, metricsRange, syncAdAccount } from "../_shared/ads-sync.ts";
 import { authenticateUser } from "../_shared/auth.ts";
@@ -14,6 +14,6 @@ Deno.serve(serveJson("facebook-ads-sync", async (req) => {
   }
   if (req.method !== "POST") throw new AdrailError("method_not_allowed", "use POST");
   const input = await parseJsonBody(req, FacebookAdsSyncBody);
-  const access = await adAccountForMember(user.id, input.adAccountId);
+  const access = await adAccountForMember(user.id, input.adAccountId, "sync");
   return json(200, await syncAdAccount(access, metricsRange(input)));
 }));

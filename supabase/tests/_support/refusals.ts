@@ -1,6 +1,6 @@
 // Attacks that must be refused with nothing changed: what the database holds for an ad account
-// (its row, members, jobs, verifications, entities, metrics, status-change log) and every request
-// the simulated Meta received, before and after.
+// (its row, members, jobs, verifications, entities, metrics, status-change log), what the simulated
+// Meta holds for it and every request it received, before and after.
 import assert from "node:assert/strict";
 import type { TestStack } from "./stack.ts";
 
@@ -12,7 +12,11 @@ async function footprint(stack: TestStack, act: string) {
       'account', (select to_jsonb(a) from a),
       'members', (select coalesce(jsonb_agg(to_jsonb(m) order by m.user_id), '[]')
                   from public.ad_account_members m join a on a.id = m.ad_account_id),
-      'jobs', (select count(*) from public.campaign_creation_jobs j join a on a.id = j.ad_account_id),
+      'jobs', (select coalesce(jsonb_agg(to_jsonb(j) order by j.id), '[]')
+               from public.campaign_creation_jobs j join a on a.id = j.ad_account_id),
+      'slots', (select coalesce(jsonb_agg(to_jsonb(s) order by s.id), '[]')
+                from public.entity_creation_slots s
+                join public.campaign_creation_jobs j on j.id = s.job_id join a on a.id = j.ad_account_id),
       'verifications', (select count(*) from public.pre_creation_verifications v
                         join a on a.id = v.ad_account_id),
       'campaigns', (select count(*) from public.ad_campaigns c join a on a.id = c.ad_account_id),
@@ -22,22 +26,40 @@ async function footprint(stack: TestStack, act: string) {
       'statusLog', (select coalesce(jsonb_agg(to_jsonb(l) order by l.id), '[]')
                     from public.ad_status_change_log l join a on a.id = l.ad_account_id)
     ) as state`;
-  const { requests } = await stack.sim("/__sim/requests") as { requests: unknown[] };
-  return { database: state, metaRequests: requests };
+  const { requests } = await stack.sim("/__sim/requests") as {
+    requests: { method: string; items: { method: string }[] }[];
+  };
+  // The objects Meta holds for the account (its clock and spend move on by themselves).
+  const { objects, counts } = await stack.sim(`/__sim/state?account=${act}`) as Record<
+    string,
+    unknown
+  >;
+  return { database: state, meta: { objects, counts }, metaRequests: requests };
 }
 
 /**
  * Runs `attack` and asserts that it changed nothing for the account `act`, in the database or on
- * the simulated Meta (which received no request at all). Returns what `attack` answered.
+ * the simulated Meta, which received no request at all; with `metaReads`, only reads (GETs: a
+ * connect checks the token it is given before anything else). Returns what `attack` answered.
  */
 export async function refusedWithNothingChanged<T>(
   stack: TestStack,
   act: string,
   attack: () => Promise<T>,
+  options: { metaReads?: boolean } = {},
 ): Promise<T> {
   const before = await footprint(stack, act);
   const answer = await attack();
-  assert.deepEqual(await footprint(stack, act), before, "nothing changed, nothing sent to Meta");
+  const after = await footprint(stack, act);
+  const sent = after.metaRequests.slice(before.metaRequests.length);
+  if (options.metaReads) {
+    // A read goes out as a batch of one GET when the account has an app secret (proof in the body).
+    const reads = (r: (typeof sent)[number]) =>
+      r.method === "GET" || (r.items.length > 0 && r.items.every((item) => item.method === "GET"));
+    assert.ok(sent.every(reads), "Meta received reads only");
+    after.metaRequests = before.metaRequests;
+  }
+  assert.deepEqual(after, before, "nothing changed, nothing sent to Meta");
   return answer;
 }
 

@@ -22,7 +22,7 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
         await tx`insert into auth.users (id, email) values (gen_random_uuid(), gen_random_uuid() || '@codes.test') returning id`;
       const [account] = await tx`
         insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext)
-        values (${user.id}, ${`act_${Date.now()}`}, 'x') returning id`;
+        values (${user.id}, ${`act_${Date.now()}`}, 'x') returning id, platform_account_id`;
       const [job] = await tx`
         select (public.create_campaign_creation_job(${user.id}, ${account.id}, 'codes', 1, 1, '{}', 'h', 'codes-key', 'auto', 0)).id`;
 
@@ -54,6 +54,37 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
       assert.equal(
         await stateOf(attempt(() => tx`select public.mark_final_sync_completed(-1, true)`)),
         DbErrorCode.notFound,
+      );
+      const [viewer, outsider] = await tx`
+        insert into auth.users (id, email)
+        select gen_random_uuid(), gen_random_uuid() || '@codes.test' from generate_series(1, 2)
+        returning id`;
+      await tx`
+        insert into public.ad_account_members (ad_account_id, user_id, role)
+        values (${account.id}, ${user.id}, 'owner'), (${account.id}, ${viewer.id}, 'viewer')`;
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.set_ad_account_member(${account.id}, ${viewer.id}, ${viewer.id}, 'owner')`
+          ),
+        ),
+        DbErrorCode.roleForbids,
+      );
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.connect_ad_account(${outsider.id}, 'facebook', ${account.platform_account_id}, 'x', null, 1, 'x', null)`
+          ),
+        ),
+        DbErrorCode.connectedByOthers,
+      );
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.remove_ad_account_member(${account.id}, ${user.id}, ${user.id})`
+          ),
+        ),
+        DbErrorCode.lastOwner,
       );
       await tx`update public.campaign_creation_jobs set next_run_at = '-infinity' where id = ${job.id}`;
       const [claim] =

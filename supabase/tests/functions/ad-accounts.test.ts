@@ -123,7 +123,7 @@ testWithStack("ad-accounts", async (t, stack) => {
         platformAccountId: meta.id,
         accessToken: meta.token,
       });
-      assert.equal(again.status, 201, "connecting again updates the token");
+      assert.equal(again.status, 200, "its owner connecting again replaces the token");
       assert.equal(again.body.id, answer.body.id);
     },
   );

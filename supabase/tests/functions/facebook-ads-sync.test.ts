@@ -185,7 +185,7 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
   );
 
   await t.step(
-    "facebook-ads-sync: 400 on a bad body, 403 for another user's account, 422 when Meta revokes the token",
+    "facebook-ads-sync: 400 on a bad body, 404 for another user's account, 422 when Meta revokes the token",
     async () => {
       const bad = await sync(stack, owner, {
         adAccountId: meta.id,
@@ -196,8 +196,8 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
       assert.deepEqual((bad.body.issues as { path: string }[]).map((i) => i.path), ["since"]);
 
       const theirs = await sync(stack, stranger, { adAccountId: meta.id });
-      assert.equal(theirs.status, 403);
-      assert.equal(theirs.body.error, "forbidden");
+      assert.equal(theirs.status, 404);
+      assert.equal(theirs.body.error, "not_found");
 
       await stack.sim("/__sim/accounts", {
         id: meta.id,

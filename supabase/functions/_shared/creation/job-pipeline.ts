@@ -205,13 +205,15 @@ export class JobPipeline {
 
   /**
    * Each slot left `creating` is looked up by its name: found = adopted, absent = failed (to be
-   * created again). Further copies of the same name (made by a retry) are removed.
+   * created again). Its create may have been applied unseen, so from now on until the job
+   * completes, further objects under its name (made by a retry) are its copies, and are removed.
    */
   private async adopt(slots: Slot[], inventory: JobInventory): Promise<GraphError | undefined> {
     const adopted = slots.map((slot) => {
       if (slot.status !== "creating") return slot;
       const found = objectsOf(inventory, slot.entity_type).find((o) => o.name === slot.entity_name);
-      return found ? { ...slot, status: "created" as const, facebook_id: found.id } : slot;
+      const inDoubt = { ...slot, may_have_copies: true };
+      return found ? { ...inDoubt, status: "created" as const, facebook_id: found.id } : inDoubt;
     });
     const { copies } = strangers(inventory, adopted);
     const removed = await deleteObjects(this.graph, copies);
@@ -225,11 +227,12 @@ export class JobPipeline {
     await this.lease.recordOutcomes(
       adopted.filter((_, i) => slots[i].status === "creating").map((s): SlotOutcome =>
         s.status === "created"
-          ? { slot_id: s.id, status: "created", facebook_id: s.facebook_id! }
+          ? { slot_id: s.id, status: "created", facebook_id: s.facebook_id!, unknown_outcome: true }
           : {
             slot_id: s.id,
             status: "failed",
             error: "not on Meta after an unknown outcome: to be created again",
+            unknown_outcome: true,
           }
       ),
     );

@@ -136,20 +136,24 @@ export function isOnMeta(inventory: JobInventory, slot: Slot): boolean {
 }
 
 /**
- * The objects of the campaign that no slot owns, split in two: copies of the job's own slots
- * (same deterministic name: a create whose answer was lost and that was made again) may be
- * removed; anything else (a colleague's ad set) is reported and never touched.
+ * The objects of the campaign that no slot owns, split in two: copies of the job's own slots (same
+ * deterministic name as a slot a create of which may have been applied unseen, may_have_copies: a
+ * create whose answer was lost and that was made again) may be removed; anything else (a
+ * colleague's ad set, or their duplicate of one of the job's objects) is reported and never
+ * touched.
  */
 export function strangers(
   inventory: JobInventory,
   slots: Slot[],
 ): { copies: MetaObject[]; unowned: MetaObject[] } {
   const owned = new Set(slots.map((s) => s.facebook_id).filter(Boolean));
-  const names = new Set(slots.map((s) => `${s.entity_type}:${s.entity_name}`));
+  const copyable = new Set(
+    slots.filter((s) => s.may_have_copies).map((s) => `${s.entity_type}:${s.entity_name}`),
+  );
   const others = [...inventory.campaignCopies, ...inventory.adSets, ...inventory.ads]
     .filter((o) => !owned.has(o.id));
   return {
-    copies: others.filter((o) => names.has(`${o.entityType}:${o.name}`)),
-    unowned: others.filter((o) => !names.has(`${o.entityType}:${o.name}`)),
+    copies: others.filter((o) => copyable.has(`${o.entityType}:${o.name}`)),
+    unowned: others.filter((o) => !copyable.has(`${o.entityType}:${o.name}`)),
   };
 }
