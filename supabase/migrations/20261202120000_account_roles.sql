@@ -27,13 +27,13 @@ grant select on private.account_role_actions to service_role;
 
 delete from private.account_role_actions;
 insert into private.account_role_actions (role, action)
-select role, action
-from unnest(array['owner', 'approver', 'launcher', 'viewer']) as role,
-     unnest(array['read', 'sync']) as action
+select role, 'read'
+from unnest(array['owner', 'approver', 'launcher', 'viewer']) as role
 union all
+-- A sync spends the account's Meta rate limit and writes every entity: not a viewer's to start.
 select role, action
 from unnest(array['owner', 'approver', 'launcher']) as role,
-     unnest(array['launch', 'manage_own_jobs']) as action
+     unnest(array['sync', 'launch', 'manage_own_jobs']) as action
 union all
 select role, action
 from unnest(array['owner', 'approver']) as role,

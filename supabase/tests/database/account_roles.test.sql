@@ -50,8 +50,8 @@ select results_eq(
      ('owner'::text, array['approve', 'launch', 'manage_all_jobs', 'manage_members', 'manage_own_jobs', 'manage_token', 'read', 'sync']),
      ('approver', array['approve', 'launch', 'manage_all_jobs', 'manage_own_jobs', 'read', 'sync']),
      ('launcher', array['launch', 'manage_own_jobs', 'read', 'sync']),
-     ('viewer', array['read', 'sync']) $$,
-  'owner manages members and tokens, approver approves and steers any job, launcher launches and steers its own, viewer reads');
+     ('viewer', array['read']) $$,
+  'owner manages members and tokens, approver approves and steers any job, launcher launches, syncs and steers its own, viewer reads');
 select is(private.account_role_allows(:'acct', :'stranger_id', 'read'), false, 'a non-member may do nothing');
 
 -- ---------------------------------------------------------------------------------------------
@@ -62,8 +62,10 @@ select is((select id from public.ad_account_for_member(:'owner_id', 'facebook', 
   :'acct'::uuid, 'the owner may replace the token');
 select is((select id from public.ad_account_for_member(:'launcher_id', 'facebook', 'act_91001201', 'launch')),
   :'acct'::uuid, 'a launcher may launch');
-select is((select id from public.ad_account_for_member(:'viewer_id', 'facebook', 'act_91001201', 'sync')),
-  :'acct'::uuid, 'a viewer may sync (reads Meta, changes nothing there)');
+select throws_ok(
+  format($$ select * from public.ad_account_for_member(%L, 'facebook', 'act_91001201', 'sync') $$, :'viewer_id'),
+  'ADR06', 'your role on this ad account does not allow sync',
+  'a viewer may not start a sync (it spends the account''s rate limit and writes every entity)');
 select throws_ok(
   format($$ select * from public.ad_account_for_member(%L, 'facebook', 'act_91001201', 'launch') $$, :'viewer_id'),
   'ADR06', 'your role on this ad account does not allow launch', 'a viewer may not launch');
