@@ -7,6 +7,7 @@ import { graphSettings } from "./config.ts";
 import { db, DbErrorCode, sqlState } from "./db.ts";
 import { AdrailError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
+import { usageRecorder } from "./meta-usage.ts";
 import { decryptSecret, secretSlots } from "./token-crypto.ts";
 
 export type AdAccountRole = "owner" | "approver" | "launcher" | "viewer";
@@ -50,6 +51,7 @@ async function withGraphClient(account: StoredAccount): Promise<AdAccountAccess>
       appSecret: account.app_secret_ciphertext
         ? await decryptSecret(account.app_secret_ciphertext, slots.appSecret)
         : undefined,
+      onUsage: usageRecorder(account.id),
     }),
   };
 }

@@ -10,6 +10,8 @@ import {
   classifyNetworkFailure,
   type GraphErrorBody,
   type GraphResult,
+  type MetaUsage,
+  usageOf,
 } from "./graph-errors.ts";
 
 export type GraphClientOptions = {
@@ -18,6 +20,8 @@ export type GraphClientOptions = {
   accessToken: string;
   appSecret?: string;
   timeoutMs?: number;
+  /** Called with Meta's usage percentages after each answer that carries its usage headers. */
+  onUsage?: (usage: MetaUsage) => void;
 };
 
 /** One page of an edge, as Meta answers it. */
@@ -236,6 +240,8 @@ export class GraphClient {
     } catch (error) {
       return { ok: false, error: classifyNetworkFailure(error, isCreate) };
     }
+    const usage = this.options.onUsage && usageOf(response.headers);
+    if (usage) this.options.onUsage?.(usage);
     let body: unknown;
     try {
       body = await response.json();

@@ -74,6 +74,51 @@ export function regainAccessMs(headers: Headers): number | undefined {
   return waits.length ? Math.max(...waits) : undefined;
 }
 
+/** The usage percentages of one answer; null where its header is missing or unreadable. */
+export type MetaUsage = {
+  appPct: number | null;
+  accountPct: number | null;
+  businessPct: number | null;
+};
+
+function parseHeader(headers: Headers, name: string): unknown {
+  try {
+    return JSON.parse(headers.get(name) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+/** The highest of the numeric `fields` of `entries`, or null when none has one. */
+function highest(entries: unknown[], fields: string[]): number | null {
+  const values = entries.flatMap((entry) =>
+    fields.map((field) => Number((entry as Record<string, unknown> | null)?.[field]))
+  ).filter((value) => Number.isFinite(value) && value >= 0);
+  return values.length ? Math.max(...values) : null;
+}
+
+/**
+ * X-App-Usage (call_count, total_cputime, total_time), X-Ad-Account-Usage (acc_id_util_pct) and
+ * X-Business-Use-Case-Usage (every use case's call_count, total_cputime, total_time), each as its
+ * highest percentage; undefined when the answer carries none of them.
+ */
+export function usageOf(headers: Headers): MetaUsage | undefined {
+  const counters = ["call_count", "total_cputime", "total_time"];
+  const app = parseHeader(headers, "x-app-usage");
+  const account = parseHeader(headers, "x-ad-account-usage");
+  const business = parseHeader(headers, "x-business-use-case-usage");
+  const usage: MetaUsage = {
+    appPct: highest([app], counters),
+    accountPct: highest([account], ["acc_id_util_pct"]),
+    businessPct: business && typeof business === "object"
+      ? highest(Object.values(business).flat(), counters)
+      : null,
+  };
+  return usage.appPct === null && usage.accountPct === null && usage.businessPct === null
+    ? undefined
+    : usage;
+}
+
 /** Classifies an HTTP answer that carries Meta's error JSON (or none). */
 export function classifyGraphResponse(
   status: number,

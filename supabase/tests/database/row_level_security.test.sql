@@ -5,7 +5,7 @@
 -- Account A (act_91000401): rls_owner (owner), rls_member (viewer). Account B (act_91000402):
 -- rls_stranger (owner). A has 1 job, B has 2, so aggregated views tell them apart.
 begin;
-select plan(104);
+select plan(114);
 
 select tests.create_supabase_user('rls_owner') as owner_id \gset
 select tests.create_supabase_user('rls_member') as member_id \gset
@@ -48,6 +48,7 @@ begin
         values (j, acct, 'ad', 'rls-' || x || '-audit', 'deleted_by_rollback', '{"name": "ad"}');
       end if;
     end loop;
+    perform public.record_meta_usage(acct, 10, 20, 30);
   end loop;
 end;
 $$;
@@ -101,7 +102,10 @@ from (values
    $$ can_proceed = true $$),
   (11, 'creation_job_audit', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
    format($$ insert into public.creation_job_audit (job_id, ad_account_id, entity_type, facebook_id, action, fields) values (%s, %L, 'ad', 'x', 'deleted_by_rollback', '{}') $$, :job_a, :'acct_a'),
-   $$ fields = '{}' $$)
+   $$ fields = '{}' $$),
+  (12, 'ad_account_meta_usage', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
+   format($$ insert into public.ad_account_meta_usage (ad_account_id) values (%L) $$, :'acct_b'),
+   $$ app_usage_pct = 0, recorded_at = now() $$)
 ) t(n, tbl, a_rows, b_rows, member_sees, stranger_sees, insert_sql, set_clause);
 grant select on rls_tables to authenticated, anon;
 
@@ -125,7 +129,7 @@ insert into rls_views values
   (1, 'creation_job_outcomes_24h', false), (2, 'creation_job_retry_usage', true),
   (3, 'verification_discrepancies', true), (4, 'pre_creation_verification_failures', true),
   (5, 'rollback_rate_daily', false), (6, 'stuck_creation_jobs', true), (7, 'final_sync_backlog', true),
-  (8, 'campaign_creation_job_progress', true);
+  (8, 'campaign_creation_job_progress', true), (9, 'account_rate_limits', true);
 grant select on rls_views to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ import {
   classifyGraphResponse,
   classifyNetworkFailure,
   regainAccessMs,
+  usageOf,
 } from "../../functions/_shared/graph-errors.ts";
+import { usageMoved } from "../../functions/_shared/meta-usage.ts";
 import { backoffDelayMs, keyedJitter } from "../../functions/_shared/retry.ts";
 import { jobBackoff } from "../../functions/_shared/creation/failure-policy.ts";
 
@@ -86,4 +88,32 @@ Deno.test("keyed jitter: the same job and attempt wait the same, others differ",
   const waits = new Set(["1:3", "2:3", "3:3", "4:3", "5:3"].map(wait));
   assert.ok(waits.size >= 4, "different jobs spread apart");
   assert.ok([...waits].every((ms) => ms >= 0 && ms < 8000), "within the 8 s ceiling of attempt 3");
+});
+
+Deno.test("usage percentages: the highest figure of each header, null where one is missing", () => {
+  const headers = new Headers({
+    "x-app-usage": '{"call_count": 12, "total_cputime": 30, "total_time": 7}',
+    "x-ad-account-usage": '{"acc_id_util_pct": 41.5, "reset_time_duration": 0}',
+    "x-business-use-case-usage": JSON.stringify({
+      "123": [
+        { type: "ads_management", call_count: 20, total_cputime: 5, total_time: 64 },
+        { type: "ads_insights", call_count: 70, total_cputime: 1, total_time: 1 },
+      ],
+    }),
+  });
+  assert.deepEqual(usageOf(headers), { appPct: 30, accountPct: 41.5, businessPct: 70 });
+  assert.deepEqual(
+    usageOf(new Headers({ "x-ad-account-usage": '{"acc_id_util_pct": 3}' })),
+    { appPct: null, accountPct: 3, businessPct: null },
+  );
+  assert.equal(usageOf(noHeaders), undefined);
+  assert.equal(usageOf(new Headers({ "x-app-usage": "not json" })), undefined);
+});
+
+Deno.test("usage is stored again once a percentage moved by 5 points", () => {
+  const last = { appPct: 10, accountPct: 40, businessPct: null };
+  assert.equal(usageMoved(last, { appPct: 14, accountPct: 36, businessPct: null }), false);
+  assert.equal(usageMoved(last, { appPct: 10, accountPct: 45, businessPct: null }), true);
+  assert.equal(usageMoved(last, { appPct: 10, accountPct: 40, businessPct: 1 }), true);
+  assert.equal(usageMoved(last, { appPct: null, accountPct: null, businessPct: null }), false);
 });

@@ -1,0 +1,45 @@
+// Meta's usage percentages (graph-errors.ts reads them from its headers), kept for the rate-limit
+// dashboard (public.account_rate_limits): a recorder that stores them for an ad account through
+// public.record_meta_usage without a write per request.
+import { db } from "./db.ts";
+import type { MetaUsage } from "./graph-errors.ts";
+import { log } from "./log.ts";
+
+/** A reading is stored when a percentage moved by this many points since the last one stored... */
+export const usageChangePoints = 5;
+/** ...or when this long has passed since. */
+export const usageRecordIntervalMs = 10_000;
+
+/** Whether `next` moved by usageChangePoints or more from `last` on any percentage (pure). */
+export function usageMoved(last: MetaUsage, next: MetaUsage): boolean {
+  return (["appPct", "accountPct", "businessPct"] as const).some((key) => {
+    const [before, after] = [last[key], next[key]];
+    if (after === null) return false;
+    return before === null || Math.abs(after - before) >= usageChangePoints;
+  });
+}
+
+/** The last reading stored per ad account by this function instance. */
+const lastStored = new Map<string, { usage: MetaUsage; at: number }>();
+
+/**
+ * A callback for the Graph client of ad account `adAccountId`: stores a reading when it moved by
+ * usageChangePoints or usageRecordIntervalMs has passed since the last one this instance stored.
+ * The write runs beside the Graph call; a failure is logged and never fails the call.
+ */
+export function usageRecorder(adAccountId: string): (usage: MetaUsage) => void {
+  return (usage) => {
+    const now = Date.now();
+    const last = lastStored.get(adAccountId);
+    if (last && now - last.at < usageRecordIntervalMs && !usageMoved(last.usage, usage)) return;
+    lastStored.set(adAccountId, { usage, at: now });
+    db()`select public.record_meta_usage(
+      ${adAccountId}, ${usage.appPct}, ${usage.accountPct}, ${usage.businessPct})`
+      .catch((error: unknown) => {
+        log.warn("meta usage not recorded", {
+          adAccountId,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      });
+  };
+}
