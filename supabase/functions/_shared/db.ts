@@ -38,6 +38,7 @@ export const DbErrorCode = {
   idempotencyConflict: "ADR03",
   notFound: "ADR04",
   retryBudgetExhausted: "ADR05",
+  limitReached: "ADR06",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 
