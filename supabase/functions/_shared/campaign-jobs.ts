@@ -3,10 +3,11 @@
 // The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer answers them.
 import { adAccountForMember, type AdAccountRole } from "./ad-account-access.ts";
 import type { JobStatus } from "./creation/job-states.ts";
-import { type CampaignCreateRequest, requestHash } from "./creation-request.ts";
+import { type CampaignCreateRequest, requestedEntities, requestHash } from "./creation-request.ts";
 import { db, DbErrorCode, type EntityType, sqlState } from "./db.ts";
 import { AdrailError, metaUnavailable } from "./errors.ts";
 import { verifyBeforeCreation } from "./pre-creation-verification.ts";
+import { activeJobsRefusal, checkCreationJobRoom, takeQuota } from "./request-limits.ts";
 
 const launchers: AdAccountRole[] = ["owner", "approver", "launcher"];
 
@@ -74,7 +75,9 @@ function conflict(key: string): AdrailError {
 
 /**
  * Verifies, then creates the job. A replayed idempotency key answers its job again, unverified.
- * Meta not answering the verification (rate limit, outage) creates nothing: meta_unavailable.
+ * Before anything is verified, the limits: jobs under way, launches of the account, entities
+ * asked for (rate_limited). Meta not answering the verification (rate limit, outage) creates
+ * nothing: meta_unavailable.
  */
 export async function launchCampaign(
   userId: string,
@@ -90,6 +93,13 @@ export async function launchCampaign(
       return { jobId: existing.id, status: existing.status, replayed: true, warnings: [] };
     }
   }
+  await checkCreationJobRoom(userId, access.id);
+  await takeQuota("launch", { adAccountId: access.id });
+  await takeQuota(
+    "requested_entities",
+    { userId, adAccountId: access.id },
+    requestedEntities(request),
+  );
 
   const verification = await verifyBeforeCreation(access, userId, request);
   if (verification.unavailable) {
@@ -117,7 +127,7 @@ export async function launchCampaign(
     return { jobId: job.id, status: job.status, replayed: false, warnings: verification.warnings };
   } catch (error) {
     if (sqlState(error) === DbErrorCode.idempotencyConflict) throw conflict(idempotencyKey!);
-    throw error;
+    throw activeJobsRefusal(error);
   }
 }
 
@@ -154,6 +164,7 @@ type ProgressRow = {
   completed_at: Date | null;
   updated_at: Date;
   member_role: AdAccountRole | null;
+  ad_account_id: string;
 };
 
 const iso = (at: Date | null) => at?.toISOString() ?? null;
@@ -201,16 +212,17 @@ function progressOf(row: ProgressRow): JobProgress {
 }
 
 /**
- * The job's progress, if the user may see it: not_found when there is no such job, forbidden when
- * it is not one of the user's accounts' jobs (or the user's role is not in `roles`). Counts come
- * from the view campaign_creation_job_progress; live entities only for a job the view
- * creation_jobs_with_live_entities lists (one that will not complete but still owns objects).
+ * The job's progress and its account's id, if the user may see it: not_found when there is no such
+ * job, forbidden when it is not one of the user's accounts' jobs (or the user's role is not in
+ * `roles`). Counts come from the view campaign_creation_job_progress; live entities only for a job
+ * the view creation_jobs_with_live_entities lists (one that will not complete but still owns
+ * objects).
  */
 async function jobOfMember(
   userId: string,
   jobId: number,
   roles?: AdAccountRole[],
-): Promise<JobProgress> {
+): Promise<{ progress: JobProgress; adAccountId: string }> {
   const [row] = await db()<ProgressRow[]>`
     select p.job_id::text, p.status, a.platform_account_id, p.campaign_name,
            p.facebook_campaign_id, p.dry_run, p.requested_ad_sets, p.requested_ads,
@@ -228,7 +240,7 @@ async function jobOfMember(
                            where l.job_id = p.job_id)
            ), '[]'::jsonb) as live_entities,
            j.unowned_objects, p.next_run_at, p.created_at, p.started_at, p.completed_at,
-           j.updated_at, m.role as member_role
+           j.updated_at, m.role as member_role, p.ad_account_id
     from public.campaign_creation_job_progress p
     join public.campaign_creation_jobs j on j.id = p.job_id
     join public.ad_accounts a on a.id = p.ad_account_id
@@ -238,11 +250,17 @@ async function jobOfMember(
   if (!row.member_role || (roles && !roles.includes(row.member_role))) {
     throw new AdrailError("forbidden", `job ${jobId} is not one of your ad accounts' jobs`);
   }
-  return progressOf(row);
+  return { progress: progressOf(row), adAccountId: row.ad_account_id };
 }
 
 export async function jobProgress(userId: string, jobId: number): Promise<JobProgress> {
-  return await jobOfMember(userId, jobId);
+  return (await jobOfMember(userId, jobId)).progress;
+}
+
+/** A rollback decision or a verify request: a launcher's, within the account's job_action limit. */
+async function authorizeJobAction(userId: string, jobId: number): Promise<void> {
+  const { adAccountId } = await jobOfMember(userId, jobId, launchers);
+  await takeQuota("job_action", { adAccountId });
 }
 
 export async function decideRollback(
@@ -250,7 +268,7 @@ export async function decideRollback(
   jobId: number,
   confirm: boolean,
 ): Promise<JobProgress> {
-  await jobOfMember(userId, jobId, launchers);
+  await authorizeJobAction(userId, jobId);
   try {
     await db()`select public.decide_job_rollback(${jobId}, ${confirm})`;
   } catch (error) {
@@ -266,7 +284,7 @@ export async function decideRollback(
 }
 
 export async function requestVerification(userId: string, jobId: number): Promise<JobProgress> {
-  await jobOfMember(userId, jobId, launchers);
+  await authorizeJobAction(userId, jobId);
   await db()`select public.request_job_verification(${jobId})`;
   return await jobProgress(userId, jobId);
 }
