@@ -44,17 +44,33 @@ export async function refusedWithNothingChanged<T>(
 /** An answer of a function called with fetch: status and JSON body. */
 export type Answer = { status: number; body: Record<string, unknown> };
 
+/**
+ * What to send a function: the method (POST by default) and a body, sent as JSON, or `raw` sent
+ * as it is (text, bytes or a stream: what JSON.stringify cannot build).
+ */
+export type CallInit = { method?: string; body?: unknown; raw?: BodyInit };
+
+/** Calls a function with `bearer` as its Authorization; the response as it came. */
+export function requestFunction(
+  stack: TestStack,
+  bearer: string,
+  path: string,
+  init: CallInit = {},
+): Promise<Response> {
+  return fetch(`${stack.functions.url}/functions/v1/${path}`, {
+    method: init.method ?? "POST",
+    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
+    body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+  });
+}
+
 /** Calls a function with `bearer` as its Authorization, JSON in and out. */
 export async function callFunction(
   stack: TestStack,
   bearer: string,
   path: string,
-  init: { method?: string; body?: unknown } = {},
+  init: CallInit = {},
 ): Promise<Answer> {
-  const response = await fetch(`${stack.functions.url}/functions/v1/${path}`, {
-    method: init.method ?? "POST",
-    headers: { Authorization: `Bearer ${bearer}`, "Content-Type": "application/json" },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
+  const response = await requestFunction(stack, bearer, path, init);
   return { status: response.status, body: await response.json() };
 }
