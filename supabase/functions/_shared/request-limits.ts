@@ -46,7 +46,10 @@ export async function takeQuota(
   const limit = { action, scope: answer.scope!, quota: answer.quota! };
   const window = answer.window_seconds!;
   const what = action === "requested_entities" ? "entities" : `${action} requests`;
-  const allowance = `${scopeNames[limit.scope]} may make ${limit.quota} ${what} every ${window} s`;
+  const verb = action === "requested_entities" ? "ask for" : "make";
+  const allowance = `${
+    scopeNames[limit.scope]
+  } may ${verb} ${limit.quota} ${what} every ${window} s`;
   const message = cost > limit.quota
     ? `this request asks for ${cost} ${what}, more than ${allowance}`
     : `too many ${what}: ${allowance}; try again in ${answer.retry_after_seconds} s`;

@@ -480,7 +480,7 @@ function hasLongString(value: Json): boolean {
   return false;
 }
 
-/** A request path below the function (the route's own, mangled), and a method. */
+/** A request path below /functions/v1/ (a user function's routes, mangled), and a method. */
 export function fuzzRoute(random: Random, jobId: number): { path: string; method: string } {
   const segments = [
     "jobs",
@@ -508,6 +508,10 @@ export function fuzzRoute(random: Random, jobId: number): { path: string; method
     "%",
     "%zz",
   ];
-  const path = Array.from({ length: 1 + random.int(4) }, () => random.pick(segments)).join("/");
-  return { path, method: random.pick(["GET", "POST", "PUT", "DELETE", "PATCH"]) };
+  const below = Array.from({ length: random.int(5) }, () => random.pick(segments));
+  const name = random.pick(["campaign-create", "ad-accounts", "facebook-ads-sync"]);
+  return {
+    path: [name, ...below].join("/"),
+    method: random.pick(["GET", "POST", "PUT", "DELETE", "PATCH"]),
+  };
 }

@@ -243,7 +243,10 @@ testWithStack("abuse limits", async (t, stack) => {
     assert.equal((await launchAs(ownerBearer, dryRun(bulk.act, "Entities 21", 10))).status, 202);
     const answer = await launch("Entities 41", 20);
     assertRateLimited(answer, { action: "requested_entities", scope: "account", quota: 50 });
-    assert.match(String(answer.body.message), /^too many entities: this ad account may make 50/);
+    assert.match(
+      String(answer.body.message),
+      /^too many entities: this ad account may ask for 50 entities every 3600 s; try again/,
+    );
     const never = await launch("Entities 61", 30);
     assertRateLimited(never, { action: "requested_entities", scope: "account", quota: 50 });
     assert.match(String(never.body.message), /asks for 61 entities, more than this ad account/);
