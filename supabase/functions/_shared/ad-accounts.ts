@@ -11,7 +11,8 @@ import { encryptSecret, secretSlots } from "./token-crypto.ts";
 
 export const ConnectAdAccountBody = z.object({
   platformAccountId: z.string().regex(/^act_[0-9]{1,20}$/, "must look like act_<digits>"),
-  accessToken: z.string().min(10).max(4096),
+  // It travels in an HTTP header: printable ASCII only (Meta's tokens are letters and digits).
+  accessToken: z.string().min(10).max(4096).regex(/^[\x21-\x7e]+$/, "printable ASCII, no spaces"),
   appSecret: z.string().min(8).max(256).optional(),
 }).strict();
 export type ConnectAdAccountInput = z.infer<typeof ConnectAdAccountBody>;

@@ -15,17 +15,39 @@ import { syncDailyMetrics } from "./metrics-sync.ts";
 export const defaultMetricsLookbackDays = 28;
 /** Days of metrics a final sync re-reads up to the moment of the change. */
 export const finalSyncLookbackDays = 7;
+/** The most days of metrics one sync reads (since..until, both included). */
+export const maxMetricsRangeDays = 90;
+/** Meta keeps daily insights this many months: a sync asks for none older. */
+export const insightsRetentionMonths = 37;
 
 const isoDate = z.iso.date();
+const dayMs = 86_400_000;
+const dayOf = (at: number) => new Date(at).toISOString().slice(0, 10);
 
 export const FacebookAdsSyncBody = z.object({
   adAccountId: z.string().regex(/^act_[0-9]{1,20}$/, "must look like act_<digits>"),
   since: isoDate.optional(),
   until: isoDate.optional(),
-}).strict().refine((b) => !b.since || !b.until || b.since <= b.until, {
-  message: "since must not be after until",
-  path: ["since"],
-});
+}).strict().superRefine((body, ctx) => {
+  // Only once both dates are dates (a malformed one is already an issue).
+  const now = new Date();
+  // Tomorrow in UTC is today somewhere: the latest day an account's time zone can have metrics for.
+  const latest = dayOf(now.getTime() + dayMs);
+  const earliest = dayOf(
+    Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - insightsRetentionMonths, now.getUTCDate()),
+  );
+  const { since, until } = metricsRange(body, now);
+  const days = (Date.parse(until) - Date.parse(since)) / dayMs + 1;
+  const issue = (path: "since" | "until", message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message });
+  if (until > latest) issue("until", `must not be after ${latest} (tomorrow, UTC)`);
+  else if (since > until) issue("since", "since must not be after until");
+  else if (since < earliest) {
+    issue("since", `must not be before ${earliest}: Meta keeps ${insightsRetentionMonths} months`);
+  } else if (days > maxMetricsRangeDays) {
+    issue("since", `since..until may span at most ${maxMetricsRangeDays} days (here ${days})`);
+  }
+}, { when: (payload) => payload.issues.length === 0 });
 export type FacebookAdsSyncInput = z.infer<typeof FacebookAdsSyncBody>;
 
 export type AdsSyncReport = {

@@ -3,10 +3,11 @@
 // The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer answers them.
 import { accessRefusal, adAccountForMember } from "./ad-account-access.ts";
 import type { JobStatus } from "./creation/job-states.ts";
-import { type CampaignCreateRequest, requestHash } from "./creation-request.ts";
+import { type CampaignCreateRequest, requestedEntities, requestHash } from "./creation-request.ts";
 import { db, DbErrorCode, type EntityType, sqlState, type Transaction } from "./db.ts";
 import { AdrailError, metaUnavailable } from "./errors.ts";
 import { verifyBeforeCreation } from "./pre-creation-verification.ts";
+import { activeJobsRefusal, checkCreationJobRoom, takeQuota } from "./request-limits.ts";
 
 export type LaunchAnswer = {
   jobId: number;
@@ -72,7 +73,9 @@ function conflict(key: string): AdrailError {
 
 /**
  * Verifies, then creates the job. A replayed idempotency key answers its job again, unverified.
- * Meta not answering the verification (rate limit, outage) creates nothing: meta_unavailable.
+ * Before anything is verified, the limits: jobs under way, launches of the account, entities
+ * asked for (rate_limited). Meta not answering the verification (rate limit, outage) creates
+ * nothing: meta_unavailable.
  */
 export async function launchCampaign(
   userId: string,
@@ -88,6 +91,13 @@ export async function launchCampaign(
       return { jobId: existing.id, status: existing.status, replayed: true, warnings: [] };
     }
   }
+  await checkCreationJobRoom(userId, access.id);
+  await takeQuota("launch", { adAccountId: access.id });
+  await takeQuota(
+    "requested_entities",
+    { userId, adAccountId: access.id },
+    requestedEntities(request),
+  );
 
   const verification = await verifyBeforeCreation(access, userId, request);
   if (verification.unavailable) {
@@ -115,7 +125,7 @@ export async function launchCampaign(
     return { jobId: job.id, status: job.status, replayed: false, warnings: verification.warnings };
   } catch (error) {
     if (sqlState(error) === DbErrorCode.idempotencyConflict) throw conflict(idempotencyKey!);
-    throw error;
+    throw activeJobsRefusal(error);
   }
 }
 
@@ -208,10 +218,14 @@ async function checkJobAccess(
   userId: string,
   jobId: number,
   action: "read" | "manage",
-): Promise<void> {
-  await sql`select 1 from public.job_for_member(${userId}, ${jobId}, ${action})`.catch((error) => {
-    throw accessRefusal(error, `job ${jobId}`, `your role does not allow managing job ${jobId}`);
-  });
+): Promise<string> {
+  const [job] = await sql<{ ad_account_id: string }[]>`
+    select ad_account_id from public.job_for_member(${userId}, ${jobId}, ${action})`.catch(
+    (error) => {
+      throw accessRefusal(error, `job ${jobId}`, `your role does not allow managing job ${jobId}`);
+    },
+  );
+  return job.ad_account_id;
 }
 
 /**
@@ -258,7 +272,10 @@ export async function decideRollback(
   confirm: boolean,
 ): Promise<JobProgress> {
   return await db().begin(async (sql) => {
-    await checkJobAccess(sql, userId, jobId, "manage");
+    // A rollback decision or a verify request counts against the account's job_action limit.
+    await takeQuota("job_action", {
+      adAccountId: await checkJobAccess(sql, userId, jobId, "manage"),
+    });
     try {
       await sql`select public.decide_job_rollback(${jobId}, ${confirm})`;
     } catch (error) {
@@ -277,7 +294,9 @@ export async function decideRollback(
 /** A completed job is read back and repaired; a dry run is left as it is (it creates nothing). */
 export async function requestVerification(userId: string, jobId: number): Promise<JobProgress> {
   return await db().begin(async (sql) => {
-    await checkJobAccess(sql, userId, jobId, "manage");
+    await takeQuota("job_action", {
+      adAccountId: await checkJobAccess(sql, userId, jobId, "manage"),
+    });
     await sql`select public.request_job_verification(${jobId})`;
     return await progressOfJob(sql, jobId);
   });

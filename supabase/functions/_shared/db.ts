@@ -46,6 +46,8 @@ export const DbErrorCode = {
   connectedByOthers: "ADR07",
   /** A membership change that would leave an ad account without an owner. */
   lastOwner: "ADR08",
+  /** An abuse limit reached (public.adrail_limits); DETAIL holds {action, scope, quota}. */
+  limitReached: "ADR09",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 

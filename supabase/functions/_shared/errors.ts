@@ -30,7 +30,7 @@ export const errorCodes = [
   "meta_rejected",
   /** Meta did not answer usefully (rate limit, timeout, transient error): try again later. */
   "meta_unavailable",
-  /** The caller is sending too much: try again later (no route produces it today). */
+  /** An abuse limit is reached (adrail_limits: requests, entities, jobs under way): try later. */
   "rate_limited",
   /** A required setting is missing or unusable: the deployment must be fixed. */
   "config_missing",

@@ -3,6 +3,7 @@
 // token ever in a response.
 import { z } from "zod";
 import { AdrailError, defaultRetryAfterSeconds, type ErrorCode } from "./errors.ts";
+import { jsonShapeIssue } from "./json-shape.ts";
 import { log } from "./log.ts";
 
 export const corsHeaders = {
@@ -34,6 +35,13 @@ export const statusOfCode: Record<ErrorCode, number> = {
 
 /** Request bodies above this are refused (413) before they are parsed. */
 export const maxBodyBytes = 1024 * 1024;
+
+/**
+ * Bodies nested deeper than this (objects and arrays) are refused (400) before their schema is
+ * checked, as are bodies with a key `__proto__`: no schema of adrail's goes near it, and schemas
+ * check nested values recursively.
+ */
+export const maxJsonDepth = 32;
 
 export function json(status: number, body: unknown, headers: HeadersInit = {}): Response {
   return new Response(JSON.stringify(body), {
@@ -101,8 +109,9 @@ export async function readBodyText(req: Request): Promise<string> {
 }
 
 /**
- * Parses a JSON body against a zod schema; 400 with zod's field paths when it does not fit.
- * With `whenEmpty`, an empty body stands for that value (for bodies that are all optional).
+ * Parses a JSON body against a zod schema; 400 with zod's field paths when it does not fit, or
+ * when it nests deeper than `maxJsonDepth` or has a key `__proto__`. With `whenEmpty`, an empty
+ * body stands for that value (for bodies that are all optional).
  */
 export async function parseJsonBody<T extends z.ZodType>(
   req: Request,
@@ -115,6 +124,12 @@ export async function parseJsonBody<T extends z.ZodType>(
     body = whenEmpty !== undefined && text.trim() === "" ? whenEmpty : JSON.parse(text);
   } catch {
     throw new AdrailError("invalid_body", "the request body is not valid JSON");
+  }
+  const shapeIssue = jsonShapeIssue(body, maxJsonDepth);
+  if (shapeIssue) {
+    throw new AdrailError("invalid_body", "the request body is invalid", {
+      issues: [{ path: shapeIssue.path.join("."), message: shapeIssue.message }],
+    });
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {

@@ -15,12 +15,15 @@ import { CampaignCreateBody } from "../_shared/creation-request.ts";
 import { startWorkerInBackground } from "../_shared/creation-worker.ts";
 import { AdrailError } from "../_shared/errors.ts";
 import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
+import { takeQuota } from "../_shared/request-limits.ts";
 
 const IdempotencyKey = z.string().min(1).max(200).regex(
   /^[\x21-\x7e]+$/,
   "printable ASCII, no spaces",
 );
 const RollbackBody = z.object({ confirm: z.boolean() }).strict();
+/** A verify request carries nothing: no body, or `{}`. */
+const VerifyBody = z.object({}).strict();
 
 function idempotencyKey(req: Request): string | undefined {
   const key = req.headers.get("Idempotency-Key");
@@ -39,6 +42,7 @@ Deno.serve(serveJson("campaign-create", async (req) => {
   // Reads are GETs; a launch, a rollback decision and a verify request change state.
   const user = await authenticateUser(req, { write: req.method !== "GET" });
   if (path === "/" && req.method === "POST") {
+    await takeQuota("launch", { userId: user.id });
     const key = idempotencyKey(req);
     const launch = await launchCampaign(user.id, await parseJsonBody(req, CampaignCreateBody), key);
     if (!launch.replayed) startWorkerInBackground();
@@ -47,14 +51,20 @@ Deno.serve(serveJson("campaign-create", async (req) => {
   const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify)?$/);
   if (!route) throw new AdrailError("not_found", "no such route");
   const jobId = Number(route[1]);
-  if (req.method === "GET" && !route[2]) return json(200, await jobProgress(user.id, jobId));
+  if (req.method === "GET" && !route[2]) {
+    await takeQuota("read", { userId: user.id });
+    return json(200, await jobProgress(user.id, jobId));
+  }
   if (req.method === "POST" && route[2] === "/rollback") {
+    await takeQuota("job_action", { userId: user.id });
     const { confirm } = await parseJsonBody(req, RollbackBody);
     const progress = await decideRollback(user.id, jobId, confirm);
     if (confirm) startWorkerInBackground();
     return json(200, progress);
   }
   if (req.method === "POST" && route[2] === "/verify") {
+    await takeQuota("job_action", { userId: user.id });
+    await parseJsonBody(req, VerifyBody, {});
     const progress = await requestVerification(user.id, jobId);
     startWorkerInBackground();
     return json(200, progress);

@@ -124,6 +124,12 @@ export async function until<T>(
 const days = 86_400_000;
 
 /**
+ * A day long before activeAccount's objects existed, yet within what a sync may read (37 months):
+ * as since and until, a metrics window with nothing in it.
+ */
+export const dayWithoutMetrics = new Date(Date.now() - 30 * days).toISOString().slice(0, 10);
+
+/**
  * An account on the simulated Meta, connected through ad-accounts (with `appSecret`, when given),
  * with 1 campaign, 1 ad set, 2 ads created five days ago and ACTIVE since (so they have metrics to
  * lose when they stop).

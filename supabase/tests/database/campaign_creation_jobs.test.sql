@@ -11,6 +11,9 @@ select tests.create_supabase_user('ccj_owner') as owner_id \gset
 select tests.create_supabase_user('ccj_launcher') as launcher_id \gset
 select tests.create_ad_account('ccj_owner', 'act_91000301') as acct \gset
 select tests.add_ad_account_member('act_91000301', 'ccj_launcher', 'launcher');
+-- This file's jobs mostly stay under way: above the default active_jobs limits (abuse_limits.sql).
+insert into public.adrail_limits (action, scope, user_id, ad_account_id, quota) values
+  ('active_jobs', 'user', :'owner_id', null, 1000), ('active_jobs', 'account', null, :'acct', 1000);
 
 -- ---------------------------------------------------------------------------------------------
 -- create_campaign_creation_job

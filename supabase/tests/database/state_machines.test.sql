@@ -7,6 +7,9 @@ select plan(115);
 
 select tests.create_supabase_user('smt_owner') as owner_id \gset
 select tests.create_ad_account('smt_owner', 'act_91000201') as acct \gset
+-- A job per transition, most under way: above the default active_jobs limits (abuse_limits.sql).
+insert into public.adrail_limits (action, scope, user_id, ad_account_id, quota) values
+  ('active_jobs', 'user', :'owner_id', null, 1000), ('active_jobs', 'account', null, :'acct', 1000);
 
 create temp table smt_job_legal (n int, from_status text, to_status text) on commit drop;
 insert into smt_job_legal values

@@ -86,6 +86,17 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
         ),
         DbErrorCode.lastOwner,
       );
+      await tx`
+        insert into public.adrail_limits (action, scope, ad_account_id, quota)
+        values ('active_jobs', 'account', ${account.id}, 1)`;
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.create_campaign_creation_job(${user.id}, ${account.id}, 'codes 2', 1, 1, '{}', 'h')`
+          ),
+        ),
+        DbErrorCode.limitReached,
+      );
       await tx`update public.campaign_creation_jobs set next_run_at = '-infinity' where id = ${job.id}`;
       const [claim] =
         await tx`select id, locked_by from public.claim_campaign_creation_job(${"codes-worker"})`;

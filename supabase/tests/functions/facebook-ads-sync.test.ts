@@ -2,7 +2,7 @@
 // against the simulator (entities paused and deleted on Meta's side, insights failing) and the
 // real database (triggers, claims, complete_final_sync).
 import assert from "node:assert/strict";
-import { activeAccount } from "../_support/launches.ts";
+import { activeAccount, dayWithoutMetrics } from "../_support/launches.ts";
 import { localCronSecret, localKeys, signLocalUserJwt } from "../../../dev/lib/local-env.ts";
 import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
 
@@ -63,8 +63,8 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
 
       const answer = await sync(stack, owner, {
         adAccountId: meta.id,
-        since: "2000-01-01",
-        until: "2000-01-01",
+        since: dayWithoutMetrics,
+        until: dayWithoutMetrics,
       });
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       const report = answer.body as unknown as SyncReport;
@@ -112,8 +112,8 @@ testWithStack("facebook-ads-sync and safety-net", async (t, stack) => {
       await stack.sim("/__sim/status", { id: meta.adSet, status: "PAUSED" });
       const answer = await sync(stack, owner, {
         adAccountId: meta.id,
-        since: "2000-01-01",
-        until: "2000-01-01",
+        since: dayWithoutMetrics,
+        until: dayWithoutMetrics,
       });
       assert.equal(answer.status, 200, JSON.stringify(answer.body));
       assert.deepEqual((answer.body as unknown as SyncReport).finalSyncsUncovered.failed, 1);

@@ -6,7 +6,7 @@
 // the final sync.
 import assert from "node:assert/strict";
 import { localKeys, signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import { activeAccount } from "../_support/launches.ts";
+import { activeAccount, dayWithoutMetrics } from "../_support/launches.ts";
 import { callFunction } from "../_support/refusals.ts";
 import { testWithStack } from "../_support/stack.ts";
 
@@ -39,7 +39,7 @@ testWithStack("no database error text in final syncs or answers", async (t, stac
       "a final sync the database refuses: the row and the answer say internal with an error id",
       async () => {
         await stack.sim("/__sim/status", { id: meta.adA, status: "PAUSED" });
-        const answer = await sync({ since: "2000-01-01", until: "2000-01-01" });
+        const answer = await sync({ since: dayWithoutMetrics, until: dayWithoutMetrics });
         assert.equal(answer.status, 200, JSON.stringify(answer.body));
         const uncovered = answer.body.finalSyncsUncovered as {
           failed: number;
