@@ -273,9 +273,8 @@ export async function decideRollback(
 ): Promise<JobProgress> {
   return await db().begin(async (sql) => {
     // A rollback decision or a verify request counts against the account's job_action limit.
-    await takeQuota("job_action", {
-      adAccountId: await checkJobAccess(sql, userId, jobId, "manage"),
-    });
+    const adAccountId = await checkJobAccess(sql, userId, jobId, "manage");
+    await takeQuota("job_action", { adAccountId }, 1, sql);
     try {
       await sql`select public.decide_job_rollback(${jobId}, ${confirm})`;
     } catch (error) {
@@ -294,9 +293,8 @@ export async function decideRollback(
 /** A completed job is read back and repaired; a dry run is left as it is (it creates nothing). */
 export async function requestVerification(userId: string, jobId: number): Promise<JobProgress> {
   return await db().begin(async (sql) => {
-    await takeQuota("job_action", {
-      adAccountId: await checkJobAccess(sql, userId, jobId, "manage"),
-    });
+    const adAccountId = await checkJobAccess(sql, userId, jobId, "manage");
+    await takeQuota("job_action", { adAccountId }, 1, sql);
     await sql`select public.request_job_verification(${jobId})`;
     return await progressOfJob(sql, jobId);
   });
