@@ -86,8 +86,9 @@ async function runLanes(
   const lane = async () => {
     while (slot.held && Date.now() < deadline) {
       busy++;
-      const lease = await JobLease.claimNext(leaseSeconds);
+      let lease: JobLease | null = null;
       try {
+        lease = await JobLease.claimNext(leaseSeconds);
         if (lease) reports.push(await runJob(lease, deadline, leaseSeconds));
       } finally {
         busy--;
