@@ -24,9 +24,13 @@ function required(name: string, ...fallbacks: string[]): string {
   throw new ConfigError(name);
 }
 
-/** Direct Postgres URL: SUPABASE_DB_URL on Supabase, DATABASE_URL elsewhere. */
+/**
+ * The database: DB_POOLER_URL when set (Supavisor's transaction pooler, for many instances at
+ * once; a custom secret, as SUPABASE_ names are reserved), else SUPABASE_DB_URL (injected by
+ * Supabase, direct), else DATABASE_URL (elsewhere).
+ */
 export function databaseUrl(): string {
-  return required("SUPABASE_DB_URL", "DATABASE_URL");
+  return Deno.env.get("DB_POOLER_URL") || required("SUPABASE_DB_URL", "DATABASE_URL");
 }
 
 /** A whole number from 1 to `max` from the environment; `fallback` when unset or empty. */
