@@ -49,16 +49,26 @@ const secretShapes = [
   /\b((?:access_token|appsecret_proof|client_secret)=)[^&\s"\\]+/gi,
 ];
 
-/** Secret values seen by this instance, as they appear inside a JSON string. */
+/** Secret values seen by this instance, as they appear inside a JSON string, oldest first. */
 const masked = new Set<string>();
 
 /** Shorter values would mask ordinary words; no secret adrail handles is this short. */
 const minMaskedLength = 8;
 
+/**
+ * The most secrets kept (each line is searched for every one): far more than one instance's
+ * accounts; a secret registered again (each time it is used) becomes the newest.
+ */
+const maxMasked = 1_000;
+
 /** Registers secrets to be replaced wherever they would appear in a line. */
 export function maskSecrets(...secrets: (string | undefined)[]): void {
   for (const secret of secrets) {
-    if (secret && secret.length >= minMaskedLength) masked.add(JSON.stringify(secret).slice(1, -1));
+    if (!secret || secret.length < minMaskedLength) continue;
+    const inJson = JSON.stringify(secret).slice(1, -1);
+    masked.delete(inJson);
+    masked.add(inJson);
+    if (masked.size > maxMasked) masked.delete(masked.values().next().value!);
   }
 }
 
