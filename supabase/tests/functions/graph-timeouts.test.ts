@@ -1,5 +1,5 @@
 // Graph timeouts through the whole stack, nobody driving the worker: the functions run with short
-// timeouts (a write 1 s, a read 4 s) and the simulator answers slowly (its delayMs fault). A
+// timeouts (a write 1 s, a read 6 s) and the simulator answers slowly (its delayMs fault). A
 // creation batch that times out is an unknown outcome: what it made is found on Meta and adopted,
 // never made twice. A read that times out is sent again. A rollback's delete that times out is
 // looked at again, and the rollback ends with nothing live.
@@ -14,7 +14,7 @@ import {
 import { type TestStack, testWithStack } from "../_support/stack.ts";
 
 const writeTimeoutMs = 1000;
-const readTimeoutMs = 4000;
+const readTimeoutMs = 6000;
 
 async function job(stack: TestStack, jobId: number) {
   const [row] = await stack.sql`
@@ -66,7 +66,7 @@ testWithStack("Graph timeouts end to end", async (t, stack) => {
             path: `^/${act}/campaigns$`,
             match: "filtering",
             nth: 2,
-            effect: { delayMs: 2500 },
+            effect: { delayMs: 4000 },
           },
         ],
       });
