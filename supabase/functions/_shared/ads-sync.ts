@@ -9,6 +9,7 @@ import { type FinalSyncReport, processFinalSyncs } from "./atomic-status-handler
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
 import { metaError } from "./errors.ts";
 import { type DateRange, rangeEndingAt } from "./insights.ts";
+import { withLogContext } from "./log.ts";
 import { syncDailyMetrics } from "./metrics-sync.ts";
 
 /** Meta restates up to 28 days back (attribution): the default window re-reads them all. */
@@ -68,10 +69,15 @@ export function metricsRange(
   return { since, until };
 }
 
-export async function syncAdAccount(
-  access: AdAccountAccess,
-  range: DateRange,
-): Promise<AdsSyncReport> {
+/** Syncs one account; every line it logs names the account. */
+export function syncAdAccount(access: AdAccountAccess, range: DateRange): Promise<AdsSyncReport> {
+  return withLogContext(
+    { adAccountId: access.platformAccountId },
+    () => syncAccount(access, range),
+  );
+}
+
+async function syncAccount(access: AdAccountAccess, range: DateRange): Promise<AdsSyncReport> {
   const finalSyncs = () =>
     processFinalSyncs({ adAccountId: access.id, access, lookbackDays: finalSyncLookbackDays });
 

@@ -1,21 +1,14 @@
 // Work that goes on after the response. On Supabase (and the local gateway, which provides the
 // same global) it is handed to EdgeRuntime.waitUntil, which keeps the isolate alive until it
 // settles, within the wall-clock limit; in a plain Deno process it simply runs. Either way a
-// failure is logged with its fields, never lost.
-import { log, type LogFields } from "./log.ts";
+// failure is logged, in the log context the work was started in, never lost.
+import { log } from "./log.ts";
 
 type EdgeRuntimeApi = { waitUntil(work: Promise<unknown>): void };
 
-export function runInBackground(
-  task: string,
-  work: () => Promise<unknown>,
-  fields: LogFields = {},
-): void {
+export function runInBackground(task: string, work: () => Promise<unknown>): void {
   const running = work().catch((error) => {
-    log.error(`${task} failed`, {
-      ...fields,
-      error: error instanceof Error ? error.message : String(error),
-    });
+    log.error(`${task} failed`, { error: error instanceof Error ? error.message : String(error) });
   });
   (globalThis as { EdgeRuntime?: EdgeRuntimeApi }).EdgeRuntime?.waitUntil(running);
 }

@@ -2,6 +2,7 @@
 // Each setting is read when it is needed, so a function fails on the first request that needs a
 // missing one, naming it, and a module never needs settings it does not use.
 import { AdrailError } from "./errors.ts";
+import { maskSecrets } from "./log.ts";
 
 /**
  * A required setting is missing (or empty) or unusable. It carries the setting's NAME only, never
@@ -23,22 +24,77 @@ function required(name: string, ...fallbacks: string[]): string {
   throw new ConfigError(name);
 }
 
-/** Direct Postgres URL: SUPABASE_DB_URL on Supabase, DATABASE_URL elsewhere. */
+/**
+ * The database: DB_POOLER_URL when set (Supavisor's transaction pooler, for many instances at
+ * once; a custom secret, as SUPABASE_ names are reserved), else SUPABASE_DB_URL (injected by
+ * Supabase, direct), else DATABASE_URL (elsewhere).
+ */
 export function databaseUrl(): string {
-  return required("SUPABASE_DB_URL", "DATABASE_URL");
+  return Deno.env.get("DB_POOLER_URL") || required("SUPABASE_DB_URL", "DATABASE_URL");
 }
 
-export type GraphSettings = { baseUrl: string; version: string };
+/** A whole number from 1 to `max` from the environment; `fallback` when unset or empty. */
+function positiveInteger(name: string, fallback: number, max: number): number {
+  const value = Deno.env.get(name);
+  if (!value) return fallback;
+  if (!/^[1-9][0-9]*$/.test(value) || Number(value) > max) throw new ConfigError(name, "malformed");
+  return Number(value);
+}
+
+/**
+ * How long a Graph call may take before it is abandoned. A read that times out is tried again
+ * (it changed nothing); a write that times out is an unknown outcome, looked up on Meta before
+ * anything is sent again, so writes are given longer.
+ */
+export type GraphTimeouts = { readMs: number; writeMs: number };
+
+/**
+ * 20 s for a read, 30 s for a write: together (a creation batch, then the account probe that
+ * follows its failure) they fit in the 60 s lease a job step starts with, and well inside an
+ * invocation's 150 s wall clock. Meta answers a 50-item batch in seconds.
+ */
+export const defaultGraphTimeouts: GraphTimeouts = { readMs: 20_000, writeMs: 30_000 };
+
+/** Above the paid plans' 400 s wall clock a timeout means nothing. */
+const maxGraphTimeoutMs = 400_000;
+
+export type GraphSettings = { baseUrl: string; version: string; timeouts: GraphTimeouts };
 
 /** The Graph API version adrail speaks: Meta's current one (v27.0, 2026-11-04). */
 export const defaultGraphApiVersion = "v27.0";
 
-/** Where Meta's Graph API is: the real one by default, the simulator in tests and the demo. */
+/**
+ * Where Meta's Graph API is (the real one by default, the simulator in tests and the demo) and
+ * how long a call may take (GRAPH_READ_TIMEOUT_MS, GRAPH_WRITE_TIMEOUT_MS).
+ */
 export function graphSettings(): GraphSettings {
   return {
     baseUrl: (Deno.env.get("GRAPH_BASE_URL") ?? "https://graph.facebook.com").replace(/\/+$/, ""),
     version: Deno.env.get("GRAPH_API_VERSION") ?? defaultGraphApiVersion,
+    timeouts: {
+      readMs: positiveInteger(
+        "GRAPH_READ_TIMEOUT_MS",
+        defaultGraphTimeouts.readMs,
+        maxGraphTimeoutMs,
+      ),
+      writeMs: positiveInteger(
+        "GRAPH_WRITE_TIMEOUT_MS",
+        defaultGraphTimeouts.writeMs,
+        maxGraphTimeoutMs,
+      ),
+    },
   };
+}
+
+/**
+ * Connections of a function instance's database pool (DB_POOL_MAX). Every instance holds its own
+ * pool, so the project's total is instances × this. 5 by default: a creation-worker run's lanes
+ * (one job each, one query at a time) take all but one, which its slot's heartbeat and a
+ * request's own queries use; a plain request needs one or two. Four worker runs at once
+ * (creation_worker_slots) hold 20 at most.
+ */
+export function dbPoolMax(): number {
+  return positiveInteger("DB_POOL_MAX", 5, 100);
 }
 
 export type JwtKeys = {
@@ -66,6 +122,7 @@ export function jwtKeys(): JwtKeys {
     if (!Array.isArray(keySet?.keys)) throw new ConfigError("SUPABASE_JWKS", "malformed");
   }
   const secret = Deno.env.get("SUPABASE_JWT_SECRET") || Deno.env.get("JWT_SECRET") || undefined;
+  maskSecrets(secret);
   // Without either, no JWT can be verified: a deployment error, not the caller's.
   if (!secret && !keySet) throw new ConfigError("SUPABASE_JWT_SECRET or SUPABASE_JWKS");
   return { secret, jwks: keySet };
@@ -91,6 +148,7 @@ export type TokenEncryptionKeys = { current: Uint8Array; others: Uint8Array[] };
 
 export function tokenEncryptionKeys(): TokenEncryptionKeys {
   const keyring = Deno.env.get("TOKEN_ENCRYPTION_KEYRING") ?? "";
+  maskSecrets(Deno.env.get("TOKEN_ENCRYPTION_KEY"), ...keyring.split(",").map((key) => key.trim()));
   return {
     current: keyBytes("TOKEN_ENCRYPTION_KEY", required("TOKEN_ENCRYPTION_KEY")),
     others: keyring.split(",").map((key) => key.trim()).filter((key) => key !== "")
@@ -114,5 +172,7 @@ function keyBytes(setting: string, encoded: string): Uint8Array {
 
 /** The secret pg_cron sends (x-cron-secret) to call service-only functions; unset = no cron access. */
 export function cronSecret(): string | undefined {
-  return Deno.env.get("CRON_SECRET") || undefined;
+  const secret = Deno.env.get("CRON_SECRET") || undefined;
+  maskSecrets(secret);
+  return secret;
 }

@@ -6,9 +6,10 @@
 import { z } from "zod";
 import { adAccountById } from "./ad-account-access.ts";
 import { onShutdown, runInBackground } from "./background-task.ts";
+import { dbPoolMax } from "./config.ts";
 import { CampaignCreateBody } from "./creation-request.ts";
 import { JobLease, LeaseLost, nextJobDueAt } from "./job-tracker.ts";
-import { log } from "./log.ts";
+import { log, withLogContext } from "./log.ts";
 import { JobPipeline, type JobRunReport } from "./creation/job-pipeline.ts";
 import { WorkerSlot } from "./creation/worker-slots.ts";
 
@@ -24,13 +25,14 @@ export type WorkerOptions = {
   leaseSeconds?: number;
   /**
    * Jobs run at the same time (each its own campaign: one worker per job, its batches one at a
-   * time). Waiting on Meta dominates, so a few in parallel multiply throughput.
+   * time). Waiting on Meta dominates, so a few in parallel multiply throughput. By default one
+   * per connection of the pool but one (DB_POOL_MAX - 1: 4), which the run's slot heartbeat
+   * uses, so that no lane waits for a connection.
    */
   concurrency?: number;
 };
 
-/** Jobs one worker run takes on at once; the functions' database pool has 5 connections. */
-const defaultConcurrency = 4;
+const defaultConcurrency = () => Math.max(1, dbPoolMax() - 1);
 /**
  * A run with nothing due waits this long at most for a released job to come due (a backoff), so
  * short waits do not cost a whole cron period; longer ones (Meta's rate limits are minutes) are
@@ -104,16 +106,21 @@ async function runLanes(
       await sleep(idlePollMs);
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? defaultConcurrency }, lane));
+  await Promise.all(Array.from({ length: options.concurrency ?? defaultConcurrency() }, lane));
   return reports;
 }
 
-async function runJob(
+/** One job's run; its log lines carry the job's id and, once it is known, its ad account's. */
+function runJob(lease: JobLease, deadline: number, leaseSeconds: number): Promise<JobRunReport> {
+  return withLogContext({ jobId: lease.job.id }, () => runJobLogged(lease, deadline, leaseSeconds));
+}
+
+async function runJobLogged(
   lease: JobLease,
   deadline: number,
   leaseSeconds: number,
 ): Promise<JobRunReport> {
-  const fields = { jobId: lease.job.id, worker: lease.worker };
+  const fields = { worker: lease.worker };
   try {
     const request = CampaignCreateBody.safeParse(lease.job.request);
     const access = await adAccountById(lease.job.ad_account_id);
@@ -124,9 +131,11 @@ async function runJob(
       deadline,
       leaseSeconds,
     );
-    const report = await pipeline.run();
-    log.info("creation job run", { ...fields, ...report });
-    return report;
+    return await withLogContext({ adAccountId: access.platformAccountId }, async () => {
+      const report = await pipeline.run();
+      log.info("creation job run", { ...fields, ...report });
+      return report;
+    });
   } catch (error) {
     if (error instanceof LeaseLost) {
       log.warn("creation job lease lost: another worker owns it", fields);
@@ -153,20 +162,19 @@ async function runJob(
  */
 export function startWorkerInBackground(options: WorkerOptions = {}): string {
   const runId = crypto.randomUUID();
-  onShutdown((reason) => {
-    // Jobs held by this run keep their leases until they expire; then any run takes them up.
-    log.warn("creation worker run cut short by the runtime", { runId, reason });
+  withLogContext({ runId }, () => {
+    onShutdown((reason) => {
+      // Jobs held by this run keep their leases until they expire; then any run takes them up.
+      log.warn("creation worker run cut short by the runtime", { reason });
+    });
+    runInBackground("creation worker run", async () => {
+      const { slot, jobs } = await runCreationWorker(runId, options);
+      if (slot === null) {
+        log.info(
+          "creation worker run skipped: every worker slot is held; their runs take the jobs up",
+        );
+      } else log.info("creation worker run finished", { slot, jobs });
+    });
   });
-  runInBackground("creation worker run", async () => {
-    const { slot, jobs } = await runCreationWorker(runId, options);
-    if (slot === null) {
-      log.info(
-        "creation worker run skipped: every worker slot is held; their runs take the jobs up",
-        {
-          runId,
-        },
-      );
-    } else log.info("creation worker run finished", { runId, slot, jobs });
-  }, { runId });
   return runId;
 }

@@ -1,7 +1,9 @@
-// One Postgres connection pool per function instance, on the direct database URL.
-// prepare: false keeps it usable through Supavisor's transaction pooler too.
+// One Postgres connection pool per function instance, on the database URL (SUPABASE_DB_URL),
+// DB_POOL_MAX connections at most (config.ts says why 5). prepare: false keeps it usable through
+// Supavisor's transaction pooler (port 6543), which cannot keep a prepared statement across
+// transactions; nothing here relies on a session (no SET, LISTEN or session advisory lock).
 import postgres from "postgres";
-import { databaseUrl } from "./config.ts";
+import { databaseUrl, dbPoolMax } from "./config.ts";
 
 export type Sql = postgres.Sql;
 /** The sql of a transaction (db().begin). */
@@ -17,8 +19,11 @@ let pool: Sql | undefined;
 export function db(): Sql {
   pool ??= postgres(databaseUrl(), {
     prepare: false,
-    max: 5,
+    max: dbPoolMax(),
+    // An instance ends with its invocation's work: idle connections go back soon.
     idle_timeout: 20,
+    // A database that does not answer fails the request in seconds, not after 30 s.
+    connect_timeout: 10,
     // Names the functions' sessions in pg_stat_activity (dashboard SQL, the soak's connection count).
     connection: { application_name: "adrail-functions" },
     onnotice: () => {},

@@ -5,6 +5,10 @@
 // or a delete goes out as a batch of one (a POST whose body carries the proof). Every call answers
 // with a value, never a throw: { ok: true, data } or { ok: false, error } with a classified error.
 // batch() sends up to 50 operations in one request and answers one such value per operation.
+// Every call has a timeout (the read's or the write's, from config.ts): a write that times out
+// may have been applied, and is reported as UNKNOWN_OUTCOME, never as a failure.
+import { defaultGraphTimeouts, type GraphTimeouts } from "./config.ts";
+import { maskSecrets } from "./log.ts";
 import {
   classifyGraphResponse,
   classifyNetworkFailure,
@@ -19,7 +23,8 @@ export type GraphClientOptions = {
   version: string;
   accessToken: string;
   appSecret?: string;
-  timeoutMs?: number;
+  /** graphSettings().timeouts in the functions; the defaults elsewhere (tests, tools). */
+  timeouts?: GraphTimeouts;
   /** Called with Meta's usage percentages after each answer that carries its usage headers. */
   onUsage?: (usage: MetaUsage) => void;
 };
@@ -67,9 +72,14 @@ export type BatchOperation = {
   /** Lets later operations reference this one's result. */
   name?: string;
   dependsOn?: string;
-  /** A create: a missing answer then means UNKNOWN_OUTCOME. Defaults to true for POST. */
-  isCreate?: boolean;
+  /**
+   * A write: a missing answer then means UNKNOWN_OUTCOME, and the write timeout applies. Defaults
+   * to true for POST and DELETE; a POST that changes nothing (validate_only) sets false.
+   */
+  isWrite?: boolean;
 };
+
+const isWriteOperation = (op: BatchOperation) => op.isWrite ?? op.method !== "GET";
 
 type BatchItemAnswer =
   | { code: number; headers?: { name: string; value: string }[]; body: string }
@@ -107,12 +117,14 @@ function batchItem(op: BatchOperation, version: string): Record<string, unknown>
 }
 
 function batchItemResult(op: BatchOperation, answer: BatchItemAnswer): GraphResult<unknown> {
-  const isCreate = op.isCreate ?? op.method === "POST";
   if (answer === null) {
     // Meta answers null for an operation that timed out: it may have been applied.
     return {
       ok: false,
-      error: classifyNetworkFailure(new Error("no answer for this batch operation"), isCreate),
+      error: classifyNetworkFailure(
+        new Error("no answer for this batch operation"),
+        isWriteOperation(op),
+      ),
     };
   }
   let body: unknown;
@@ -133,11 +145,12 @@ export class GraphClient {
   private proof?: Promise<string>;
 
   constructor(private readonly options: GraphClientOptions) {
+    maskSecrets(options.accessToken, options.appSecret);
     if (options.appSecret) this.proof = hmacSha256Hex(options.appSecret, options.accessToken);
   }
 
   get<T>(path: string, params: GraphParams = {}): Promise<GraphResult<T>> {
-    return this.getOrDelete<T>({ method: "GET", path, params, isCreate: false });
+    return this.getOrDelete<T>({ method: "GET", path, params });
   }
 
   /**
@@ -165,13 +178,13 @@ export class GraphClient {
     };
   }
 
-  /** A write. Creates pass isCreate so that a lost answer is reported as UNKNOWN_OUTCOME. */
-  post<T>(path: string, params: GraphParams = {}, isCreate = true): Promise<GraphResult<T>> {
-    return this.request<T>("POST", path, params, isCreate);
+  /** A write: a lost answer (or a timeout) is reported as UNKNOWN_OUTCOME. */
+  post<T>(path: string, params: GraphParams = {}): Promise<GraphResult<T>> {
+    return this.request<T>("POST", path, params, true);
   }
 
   delete<T>(path: string): Promise<GraphResult<T>> {
-    return this.getOrDelete<T>({ method: "DELETE", path, isCreate: false });
+    return this.getOrDelete<T>({ method: "DELETE", path });
   }
 
   /**
@@ -179,7 +192,9 @@ export class GraphClient {
    * as a batch of one whose POST body carries the proof.
    */
   private async getOrDelete<T>(op: BatchOperation): Promise<GraphResult<T>> {
-    if (!await this.proof) return this.request<T>(op.method, op.path, op.params ?? {}, false);
+    if (!await this.proof) {
+      return this.request<T>(op.method, op.path, op.params ?? {}, isWriteOperation(op));
+    }
     const answer = await this.batch([op]);
     return answer.ok ? answer.data[0] as GraphResult<T> : answer;
   }
@@ -200,12 +215,11 @@ export class GraphClient {
         },
       };
     }
-    const anyCreate = operations.some((op) => op.isCreate ?? op.method === "POST");
     const answer = await this.request<BatchItemAnswer[]>(
       "POST",
       "/",
       { batch: operations.map((op) => batchItem(op, this.options.version)), include_headers: true },
-      anyCreate,
+      operations.some(isWriteOperation),
     );
     if (!answer.ok) return answer;
     return {
@@ -218,7 +232,7 @@ export class GraphClient {
     method: "GET" | "POST" | "DELETE",
     path: string,
     params: GraphParams,
-    isCreate: boolean,
+    isWrite: boolean,
   ): Promise<GraphResult<T>> {
     const hasBody = method === "POST";
     // Only a POST body carries the proof: a GET or DELETE with one goes through getOrDelete.
@@ -226,6 +240,14 @@ export class GraphClient {
     const url = `${this.options.baseUrl}/${this.options.version}${
       path.startsWith("/") ? path : `/${path}`
     }`;
+    const timeouts = this.options.timeouts ?? defaultGraphTimeouts;
+    const timeoutMs = isWrite ? timeouts.writeMs : timeouts.readMs;
+    // The signal also ends a body still arriving: the whole answer is within the timeout.
+    const signal = AbortSignal.timeout(timeoutMs);
+    const failed = (error: unknown): GraphResult<T> => ({
+      ok: false,
+      error: classifyNetworkFailure(error, isWrite, timeoutMs),
+    });
     let response: Response;
     try {
       response = await fetch(hasBody ? url : `${url}?${query}`, {
@@ -235,10 +257,10 @@ export class GraphClient {
           ...(hasBody ? { "Content-Type": "application/x-www-form-urlencoded" } : {}),
         },
         body: hasBody ? query : undefined,
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+        signal,
       });
     } catch (error) {
-      return { ok: false, error: classifyNetworkFailure(error, isCreate) };
+      return failed(error);
     }
     const usage = this.options.onUsage && usageOf(response.headers);
     if (usage) this.options.onUsage?.(usage);
@@ -246,7 +268,7 @@ export class GraphClient {
     try {
       body = await response.json();
     } catch (error) {
-      if (response.ok) return { ok: false, error: classifyNetworkFailure(error, isCreate) };
+      if (response.ok) return failed(error);
       body = undefined;
     }
     if (!response.ok) {

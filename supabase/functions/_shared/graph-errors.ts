@@ -147,10 +147,21 @@ export function classifyGraphResponse(
 
 /**
  * Classifies a request that got no answer. A connection refused never reached Meta; anything
- * else (timeout, reset, closed mid-answer) may have been applied, which matters for writes only.
+ * else (our timeout, `timeoutMs`, a reset, a connection closed mid-answer) may have been applied:
+ * for a write that is UNKNOWN_OUTCOME (look on Meta before sending it again), for a read
+ * TEMPORARY (send it again).
  */
-export function classifyNetworkFailure(error: unknown, isWrite: boolean): GraphError {
-  const message = error instanceof Error ? error.message : String(error);
+export function classifyNetworkFailure(
+  error: unknown,
+  isWrite: boolean,
+  timeoutMs?: number,
+): GraphError {
+  const timedOut = (error as { name?: unknown } | null)?.name === "TimeoutError";
+  const message = timedOut
+    ? `timed out after ${timeoutMs} ms`
+    : error instanceof Error
+    ? error.message
+    : String(error);
   const neverSent = /connection refused|dns error|failed to lookup/i.test(message);
   return {
     class: isWrite && !neverSent ? "UNKNOWN_OUTCOME" : "TEMPORARY",

@@ -4,14 +4,33 @@
 import { z } from "zod";
 import { AdrailError, defaultRetryAfterSeconds, type ErrorCode } from "./errors.ts";
 import { jsonShapeIssue } from "./json-shape.ts";
-import { log } from "./log.ts";
+import { log, logContext, withLogContext } from "./log.ts";
 
 export const corsHeaders = {
   "Access-Control-Allow-Origin": "*",
   "Access-Control-Allow-Headers":
-    "authorization, x-client-info, apikey, content-type, idempotency-key",
+    "authorization, x-client-info, apikey, content-type, idempotency-key, x-request-id",
   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+  "Access-Control-Expose-Headers": "x-request-id, retry-after",
 };
+
+/** The header every answer carries its request id in (and a caller may send one in). */
+export const requestIdHeader = "x-request-id";
+
+/** A caller's request id is taken when it looks like one; anything else gets a fresh id. */
+const requestIdShape = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The invocation's request id: the caller's (x-request-id), else the platform's (sb-request-id,
+ * set by Supabase's gateway), else a fresh UUID.
+ */
+export function requestIdOf(req: Request): string {
+  for (const header of [requestIdHeader, "sb-request-id"]) {
+    const value = req.headers.get(header);
+    if (value && requestIdShape.test(value)) return value;
+  }
+  return crypto.randomUUID();
+}
 
 /** The one place an error code becomes an HTTP status. */
 export const statusOfCode: Record<ErrorCode, number> = {
@@ -157,44 +176,50 @@ export type Handler = (req: Request) => Promise<Response>;
  * Wraps a function's handler: answers CORS preflight, refuses a body declared larger than the
  * limit (413) before anything runs, and turns every error into its JSON answer. An AdrailError
  * answers its code; a missing or malformed setting (ConfigError) answers a bare 500 and logs the
- * setting's name; anything else is a bare 500 logged with a request id. No stack trace, no token,
- * no setting's value ever reaches the caller.
+ * setting's name; anything else is a bare 500. No stack trace, no token, no setting's value ever
+ * reaches the caller. Every answer carries the request id (x-request-id), and every log line of
+ * the invocation, background work included, carries it and the function's name.
  */
 export function serveJson(name: string, handler: Handler): Handler {
   return async (req) => {
+    const requestId = requestIdOf(req);
+    const response = await withLogContext({ requestId, function: name }, () => answer(req));
+    response.headers.set(requestIdHeader, requestId);
+    return response;
+  };
+
+  async function answer(req: Request): Promise<Response> {
     if (req.method === "OPTIONS") return new Response("ok", { headers: corsHeaders });
     try {
       refuseDeclaredOversize(req);
       return await handler(req);
     } catch (error) {
-      if (!(error instanceof AdrailError) || error.code === "internal") {
-        return internalError(name, error);
-      }
-      if (error.code === "config_missing") return misconfigured(name, error);
+      if (!(error instanceof AdrailError) || error.code === "internal") return internalError(error);
+      if (error.code === "config_missing") return misconfigured(error);
       return errorResponse(error);
     }
-  };
+  }
 }
 
-/** A bare 500: the caller gets a request id, the log gets what happened under the same id. */
-function internalError(functionName: string, error: unknown): Response {
-  const requestId = crypto.randomUUID();
+/** A bare 500: the caller gets the request id, the log gets what happened under the same id. */
+function internalError(error: unknown): Response {
   log.error("unhandled error", {
-    function: functionName,
-    requestId,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
   });
-  return errorResponse(new AdrailError("internal", "internal error", { requestId }));
+  return errorResponse(
+    new AdrailError("internal", "internal error", { requestId: logContext().requestId }),
+  );
 }
 
 /** A missing or malformed setting: logged by its NAME (ConfigError's details), never its value. */
-function misconfigured(functionName: string, error: AdrailError): Response {
-  const requestId = crypto.randomUUID();
+function misconfigured(error: AdrailError): Response {
   log.error("misconfigured function", {
-    function: functionName,
-    requestId,
     setting: error.details.setting,
     problem: error.details.problem,
   });
-  return errorResponse(new AdrailError("internal", "the function is misconfigured", { requestId }));
+  return errorResponse(
+    new AdrailError("internal", "the function is misconfigured", {
+      requestId: logContext().requestId,
+    }),
+  );
 }

@@ -112,7 +112,7 @@ export async function verifyBeforeCreation(
       {
         method: "POST",
         path: `/${act}/campaigns`,
-        isCreate: false,
+        isWrite: false,
         params: { ...request.campaign, execution_options: ["validate_only"] },
       },
     ]),

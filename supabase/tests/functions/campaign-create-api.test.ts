@@ -356,7 +356,7 @@ for (const [problem, value] of [["malformed", "not-a-key-LEAK-CANARY-5f1c"], ["m
       assert.deepEqual(Object.keys(answer.body).sort(), ["error", "message", "requestId"]);
       assert.equal(answer.body.error, "internal");
       assert.equal(answer.body.message, "the function is misconfigured");
-      // The log arrives through the functions process's stdout, maybe after the answer.
+      // The log arrives through the functions process's stderr, maybe after the answer.
       const logged = await until("the log line", () =>
         Promise.resolve(
           stack.functions.log().find((line) =>

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { adSetTemplate, campaignFields } from "../_support/launches.ts";
 import { type BatchOperation, GraphClient } from "../../functions/_shared/graph-client.ts";
+import { retryRead } from "../../functions/_shared/retry.ts";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { testWithStack } from "../_support/stack.ts";
 
@@ -211,6 +212,63 @@ testWithStack("Graph client against the simulator", async (t, stack) => {
       ]);
       assert.ok(!dropped.ok);
       assert.equal(dropped.error.class, "UNKNOWN_OUTCOME");
+    },
+  );
+
+  await t.step(
+    "timeouts: a write that times out is UNKNOWN_OUTCOME (and was applied), a read TEMPORARY and retried",
+    async () => {
+      await stack.sim("/__sim/accounts", { id: "act_902", token });
+      const slow = new GraphClient({
+        baseUrl: stack.simulator.url,
+        version: graphApiVersion,
+        accessToken: token,
+        timeouts: { readMs: 300, writeMs: 800 },
+      });
+      const delayed = (rule: Record<string, unknown>, delayMs: number) =>
+        stack.sim("/__sim/faults", { rules: [{ ...rule, times: 1, effect: { delayMs } }] });
+      const named = async (name: string) =>
+        (await stack.sim("/__sim/state?account=act_902") as SimState).objects
+          .filter((o) => o.name === name);
+
+      await delayed({ method: "POST", match: "slow-create" }, 1500);
+      const created = await slow.post("/act_902/campaigns", {
+        name: "slow-create",
+        ...campaignFields,
+      });
+      assert.ok(!created.ok);
+      assert.equal(created.error.class, "UNKNOWN_OUTCOME");
+      assert.equal(created.error.message, "no answer from the Graph API: timed out after 800 ms");
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      assert.equal((await named("slow-create")).length, 1, "Meta applied it after all");
+
+      // The write's timeout is the write's: slower than a read may take, within a write's.
+      await delayed({ method: "POST", match: "patient-create" }, 500);
+      const patient = await slow.post<{ id: string }>("/act_902/campaigns", {
+        name: "patient-create",
+        ...campaignFields,
+      });
+      assert.ok(patient.ok, JSON.stringify(patient));
+
+      await delayed({ method: "DELETE" }, 1500);
+      const deleted = await slow.batch([{ method: "DELETE", path: `/${patient.data.id}` }]);
+      assert.ok(!deleted.ok);
+      assert.equal(deleted.error.class, "UNKNOWN_OUTCOME", "a batch holding a delete is a write");
+
+      await delayed({ method: "GET", path: "^/act_902$" }, 1000);
+      const read = await slow.get("/act_902", { fields: "name" });
+      assert.ok(!read.ok);
+      assert.equal(read.error.class, "TEMPORARY");
+      assert.equal(read.error.message, "no answer from the Graph API: timed out after 300 ms");
+
+      await delayed({ method: "GET", path: "^/act_902$" }, 1000);
+      const retried = await retryRead(() =>
+        slow.get<{ name: string }>("/act_902", { fields: "name" })
+      );
+      assert.ok(retried.ok, "the second try answers");
+      const [rule] = (await stack.sim("/__sim/faults") as { rules: { fired: number }[] }).rules;
+      assert.equal(rule.fired, 1);
+      await stack.sim("/__sim/faults", { rules: [] });
     },
   );
 

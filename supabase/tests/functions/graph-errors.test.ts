@@ -65,6 +65,15 @@ Deno.test("a lost answer to a write is UNKNOWN_OUTCOME; to a read, or a refused 
   assert.equal(classifyNetworkFailure(refused, true).class, "TEMPORARY");
 });
 
+Deno.test("a timeout is a lost answer: UNKNOWN_OUTCOME for a write, TEMPORARY for a read", () => {
+  const timedOut = new DOMException("Signal timed out.", "TimeoutError");
+  assert.deepEqual(classifyNetworkFailure(timedOut, true, 30_000), {
+    class: "UNKNOWN_OUTCOME",
+    message: "no answer from the Graph API: timed out after 30000 ms",
+  });
+  assert.equal(classifyNetworkFailure(timedOut, false, 20_000).class, "TEMPORARY");
+});
+
 Deno.test("job backoff has full jitter under 1, 2, 4, 8, 16 s ceilings", () => {
   const ceilings = [0, 1, 2, 3, 4, 5].map((attempt) =>
     backoffDelayMs(attempt, jobBackoff, () => 0.999999)
