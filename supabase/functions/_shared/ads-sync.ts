@@ -5,10 +5,10 @@
 //   3. the final syncs step 1 uncovered.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
-import { type FinalSyncReport, processFinalSyncs } from "./atomic-status-handler.ts";
+import { type FinalSyncReport, processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
 import { metaError } from "./errors.ts";
-import { type DateRange, rangeEndingAt } from "./insights.ts";
+import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "./insights.ts";
 import { syncDailyMetrics } from "./metrics-sync.ts";
 
 /** Meta restates up to 28 days back (attribution): the default window re-reads them all. */
@@ -72,8 +72,13 @@ export async function syncAdAccount(
   access: AdAccountAccess,
   range: DateRange,
 ): Promise<AdsSyncReport> {
+  const fetcher = metaMetricsFetcher(access.graph);
   const finalSyncs = () =>
-    processFinalSyncs({ adAccountId: access.id, access, lookbackDays: finalSyncLookbackDays });
+    processAllPendingFinalSyncs({
+      adAccountId: access.id,
+      fetcherFor: () => Promise.resolve(fetcher),
+      lookbackDays: finalSyncLookbackDays,
+    });
 
   const finalSyncsOwed = await finalSyncs();
   const entities = await syncEntities(access);

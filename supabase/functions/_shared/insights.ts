@@ -1,30 +1,34 @@
 // Daily metrics from Meta's Insights API: one row per entity per day (time_increment=1), read
-// either for one entity by its own id (which answers for deleted and archived entities too) or
-// for a whole account at one level, naming every status so deleted and archived entities are
-// not silently left out (https://developers.facebook.com/docs/marketing-api/insights).
+// either for many entities by their own ids, 50 to a batch (an entity's own insights answer for
+// deleted and archived entities too), or for a whole account at one level, naming every status so
+// deleted and archived entities are not silently left out
+// (https://developers.facebook.com/docs/marketing-api/insights).
 import type { EntityType } from "./db.ts";
-import type { GraphClient } from "./graph-client.ts";
+import {
+  type BatchOperation,
+  type GraphClient,
+  type GraphPage,
+  maxBatchOperations,
+} from "./graph-client.ts";
 import { allEffectiveStatuses } from "./effective-statuses.ts";
 import type { GraphResult } from "./graph-errors.ts";
+import type {
+  DateRange,
+  MetricData,
+  MetricsFetcher,
+  MetricsRequest,
+  MetricsResult,
+} from "./metrics-fetcher.ts";
+import { backoffDelayMs, readBackoff, retryRead } from "./retry.ts";
 
-export type DateRange = { since: string; until: string };
+export type { DateRange };
 
-export type DailyMetrics = {
-  date: string;
-  impressions: number;
-  clicks: number;
-  spend: number;
-  reach: number;
-  conversions: number;
-  actions: Action[];
-};
-
-export type EntityDailyMetrics = DailyMetrics & {
+export type EntityDailyMetrics = MetricData & {
   entityType: EntityType;
   platformEntityId: string;
 };
 
-type Action = { action_type: string; value: string };
+type Action = MetricData["actions"][number];
 type InsightRow = {
   date_start: string;
   impressions?: string;
@@ -47,7 +51,7 @@ const levels = {
 } as const;
 
 /** The metrics of one insights row; Meta sends numbers as strings and conversions as actions. */
-export function dailyMetricsOf(row: InsightRow): DailyMetrics {
+export function dailyMetricsOf(row: InsightRow): MetricData {
   const count = (value: string | undefined) => Number(value ?? 0) || 0;
   return {
     date: row.date_start,
@@ -70,18 +74,73 @@ export function rangeEndingAt(until: Date, days: number): DateRange {
   return { since: dayOf(new Date(until.getTime() - (days - 1) * 86_400_000)), until: dayOf(until) };
 }
 
-/** One entity's daily metrics, by its own id. */
-export async function entityDailyMetrics(
+/** Tries of a batch item Meta fails transiently (reads are idempotent). */
+const itemAttempts = 3;
+
+const entityInsightsParams = (range: DateRange) => ({
+  fields: metricFields,
+  time_increment: 1,
+  time_range: range,
+  limit: 500,
+});
+
+/** The rest of an entity's insights after the page its batch item read, when Meta has more. */
+async function allDays(
   graph: GraphClient,
-  platformEntityId: string,
-  range: DateRange,
-): Promise<GraphResult<DailyMetrics[]>> {
-  const rows = await graph.getAll<InsightRow>(`/${platformEntityId}/insights`, {
-    fields: metricFields,
-    time_increment: 1,
-    time_range: range,
-  });
-  return rows.ok ? { ok: true, data: rows.data.map(dailyMetricsOf) } : rows;
+  request: MetricsRequest,
+  page: GraphPage<InsightRow>,
+): Promise<MetricsResult> {
+  const after = page.paging?.next ? page.paging.cursors?.after : undefined;
+  const rest = after
+    ? await retryRead(() =>
+      graph.getAll<InsightRow>(`/${request.platformEntityId}/insights`, {
+        ...entityInsightsParams(request.range),
+        after,
+      })
+    )
+    : { ok: true as const, data: [] };
+  return rest.ok ? { ok: true, data: [...page.data, ...rest.data].map(dailyMetricsOf) } : rest;
+}
+
+/**
+ * Meta's metrics fetcher: each entity's `/<id>/insights` as one operation of a batch (relative
+ * URLs, 50 to a request); items Meta fails transiently go again in a later batch, a few times.
+ */
+export function metaMetricsFetcher(graph: GraphClient): MetricsFetcher {
+  return {
+    platform: "facebook",
+    batchSize: maxBatchOperations,
+    async fetch(requests) {
+      const results: MetricsResult[] = new Array(requests.length);
+      let pending = requests.map((request, index) => ({ request, index }));
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        const operations: BatchOperation[] = pending.map(({ request }) => ({
+          method: "GET",
+          path: `/${request.platformEntityId}/insights`,
+          params: entityInsightsParams(request.range),
+        }));
+        const answers = await retryRead(() => graph.batch(operations));
+        if (!answers.ok) {
+          for (const { index } of pending) results[index] = answers;
+          break;
+        }
+        const again: typeof pending = [];
+        for (const [i, answer] of answers.data.entries()) {
+          const { request, index } = pending[i];
+          if (answer.ok) {
+            results[index] = await allDays(graph, request, answer.data as GraphPage<InsightRow>);
+          } else if (answer.error.class === "TEMPORARY" && attempt < itemAttempts) {
+            again.push(pending[i]);
+          } else results[index] = answer;
+        }
+        if (again.length > 0) {
+          await new Promise((resolve) => setTimeout(resolve, backoffDelayMs(attempt, readBackoff)));
+        }
+        pending = again;
+      }
+      return results;
+    },
+  };
 }
 
 /** Every entity's daily metrics at one level of an account, deleted and archived included. */

@@ -1,8 +1,10 @@
 // The safety net, weekly and by hand: every final sync still owed, across all accounts, and the
 // creation jobs whose worker died holding the lease.
 import { z } from "zod";
-import { processFinalSyncs } from "./atomic-status-handler.ts";
+import { adAccountById } from "./ad-account-access.ts";
+import { processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
 import { db } from "./db.ts";
+import { metaMetricsFetcher } from "./insights.ts";
 
 export const SafetyNetBody = z.object({
   lookbackDays: z.number().int().min(1).max(90).optional(),
@@ -22,7 +24,10 @@ export type SafetyNetReport = {
 export async function runSafetyNet(
   lookbackDays = defaultSafetyNetLookbackDays,
 ): Promise<SafetyNetReport> {
-  const finalSyncs = await processFinalSyncs({ lookbackDays });
+  const finalSyncs = await processAllPendingFinalSyncs({
+    lookbackDays,
+    fetcherFor: async (id) => metaMetricsFetcher((await adAccountById(id)).graph),
+  });
   const [{ recovered }] = await db()<{ recovered: number }[]>`
     select public.recover_stalled_creation_jobs() as recovered`;
   return {
