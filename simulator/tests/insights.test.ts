@@ -135,3 +135,30 @@ Deno.test("insights: levels, aggregation, and deleted/archived entities", () =>
     const bad = await h.graph("GET", `${keep.ad}/insights`, { fields: "impressions,bogus" });
     assert.equal(bad.body.error.code, 100);
   }));
+
+Deno.test("insights: a stopped ad's last days collect late conversions for 28 days, then settle", () =>
+  withSim(async (h) => {
+    const { ad } = await setup(h, 10); // now 2026-11-20
+    const conversionsBy = async () =>
+      (await daily(h, ad, "2026-11-10", "2026-11-20")).map((r) =>
+        Number((r.conversions as { value: string }[])[0]?.value ?? 0)
+      );
+    await h.graph("DELETE", ad);
+    const atStop = await conversionsBy();
+    const seen = [atStop];
+    for (const days of [1, 6, 21, 1, 30]) {
+      await h.control("POST", "clock", { advanceSeconds: days * DAY });
+      seen.push(await conversionsBy());
+    }
+    const [, day1, day7, day28, day29, day59] = seen;
+    const total = (c: number[]) => c.reduce((a, b) => a + b, 0);
+    assert.ok(total(day1) > total(atStop), "restated the day after the delete");
+    assert.ok(total(day7) > total(day1) && total(day28) > total(day7), "and on, for 28 days");
+    assert.deepEqual(day29, day28, "settled after 28 days");
+    assert.deepEqual(day59, day28);
+    assert.deepEqual(
+      day28.slice(0, 3),
+      atStop.slice(0, 3),
+      "days long before the stop never move",
+    );
+  }));

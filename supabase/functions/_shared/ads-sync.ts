@@ -2,10 +2,13 @@
 //   0. final syncs already owed (a previous run may have died before them);
 //   1. campaigns, ad sets, ads (a changed status fires the triggers);
 //   2. daily metrics over a lookback window (Meta restates recent days);
-//   3. the final syncs step 1 uncovered.
+//   3. the final syncs step 1 uncovered;
+//   4. the attribution tails due: stopped entities whose last 28 days may still be restated.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
+import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { type FinalSyncReport, processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
+import { attributionTailReadEverySeconds } from "./config.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
 import { metaError } from "./errors.ts";
 import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "./insights.ts";
@@ -56,6 +59,7 @@ export type AdsSyncReport = {
   entities: EntitySyncCounts;
   metrics: DateRange & { rows: number };
   finalSyncsUncovered: FinalSyncReport;
+  attributionTails: TailReport;
 };
 
 export function metricsRange(
@@ -91,6 +95,11 @@ export async function syncAdAccount(
   const metrics = await syncDailyMetrics(access, range);
   if (!metrics.ok) throw metaError(metrics.error, "Meta refused this account's insights");
   const finalSyncsUncovered = await finalSyncs();
+  const attributionTails = await readAttributionTails({
+    adAccountId: access.id,
+    fetcherFor: () => Promise.resolve(fetcher),
+    readEverySeconds: attributionTailReadEverySeconds(),
+  });
 
   return {
     adAccountId: access.platformAccountId,
@@ -98,5 +107,6 @@ export async function syncAdAccount(
     entities: entities.data,
     metrics: { ...range, rows: metrics.data },
     finalSyncsUncovered,
+    attributionTails,
   };
 }

@@ -12,10 +12,11 @@
 // The metrics come from a MetricsFetcher, one per platform, passed in by the caller: an account's
 // pending changes are read a fetcher's batch at a time (Meta: 50 per Graph request), accounts
 // concurrently.
-import { db, DbErrorCode, type EntityType, sqlState } from "./db.ts";
+import { db, type EntityType, sqlState } from "./db.ts";
 import { type ErrorCode, metaErrorCode } from "./errors.ts";
 import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
+import { type ClaimedChange, claimantWrite, readClaimedChanges } from "./metrics-batches.ts";
 import type {
   MetricData,
   MetricsFetcher,
@@ -59,36 +60,7 @@ export type FinalSyncOptions = {
 };
 
 /** A status-change log row owing a final sync, as claim_final_syncs hands it to a run. */
-export type PendingFinalSync = {
-  id: string;
-  ad_account_id: string;
-  entity_type: EntityType;
-  platform_entity_id: string;
-  created_at: Date;
-};
-type ClaimedChange = PendingFinalSync;
-
-/**
- * One write fenced on the claim token. ADR02 means another run owns the row now: it is logged
- * with the log id and answered false (stop, nothing was written), never thrown.
- */
-async function claimantWrite(
-  change: ClaimedChange,
-  worker: string,
-  write: () => Promise<unknown>,
-): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (sqlState(error) !== DbErrorCode.notClaimant) throw error;
-    log.warn("final sync claim lost: another run owns the row, nothing written", {
-      logId: Number(change.id),
-      worker,
-    });
-    return false;
-  }
-}
+export type PendingFinalSync = ClaimedChange;
 
 function claimLost(change: ClaimedChange): FinalSyncOutcome {
   return {
@@ -138,6 +110,7 @@ export async function markFinalSyncCompleted(
   return await claimantWrite(
     change,
     worker,
+    "final sync",
     () => db()`select public.mark_final_sync_completed(${change.id}, ${success}, ${error}, ${worker})`,
   );
 }
@@ -195,6 +168,7 @@ async function saveFinalSync(
     const owned = await claimantWrite(
       change,
       worker,
+      "final sync",
       () =>
         sql`select public.complete_final_sync(${change.id}, ${sql.json(metrics.data)}, ${worker})`,
     );
@@ -217,54 +191,6 @@ export async function processFinalSyncForEntity(
   return await saveFinalSync(change, worker, metrics);
 }
 
-/**
- * One account's claimed changes, a fetcher's batch at a time. A rate limit stops the account:
- * every further call would be refused too, so the rest is left for later.
- */
-async function processAccount(
-  fetcher: MetricsFetcher,
-  changes: ClaimedChange[],
-  worker: string,
-  lookbackDays: number,
-): Promise<FinalSyncOutcome[]> {
-  const outcomes: FinalSyncOutcome[] = [];
-  for (let start = 0; start < changes.length; start += fetcher.batchSize) {
-    const batch = changes.slice(start, start + fetcher.batchSize);
-    const answers = await fetcher.fetch(batch.map((change) => metricsRequest(change, lookbackDays)));
-    for (const [i, change] of batch.entries()) {
-      outcomes.push(await saveFinalSync(change, worker, answers[i]));
-    }
-    const limited = answers.find((answer) => !answer.ok && answer.error.class === "RATE_LIMIT");
-    if (limited && !limited.ok) {
-      for (const waiting of changes.slice(start + fetcher.batchSize)) {
-        outcomes.push(
-          await recordFailure(
-            waiting,
-            worker,
-            metricsUnread(limited.error, "not attempted: the platform rate-limited the account"),
-          ),
-        );
-      }
-      break;
-    }
-  }
-  return outcomes;
-}
-
-/** Runs `work` on every item, at most `limit` at once. */
-async function inPool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>) {
-  const results: R[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
 /** Claims the pending final syncs (one account's, or all) and processes them, accounts at once. */
 export async function processAllPendingFinalSyncs(
   options: FinalSyncOptions,
@@ -276,24 +202,24 @@ export async function processAllPendingFinalSyncs(
     options.maxRows ?? 1000
   })`;
 
-  const byAccount = [...Map.groupBy(changes, (change) => change.ad_account_id)];
-  const outcomes = (await inPool(
-    byAccount,
-    options.concurrency ?? 4,
-    async ([accountId, accountChanges]) =>
-      processAccount(
-        await options.fetcherFor(accountId),
-        accountChanges,
+  const { outcomes, accounts } = await readClaimedChanges(changes, {
+    fetcherFor: options.fetcherFor,
+    concurrency: options.concurrency ?? 4,
+    request: (change) => metricsRequest(change, options.lookbackDays),
+    save: (change, metrics) => saveFinalSync(change, worker, metrics),
+    notRead: (change, error) =>
+      recordFailure(
+        change,
         worker,
-        options.lookbackDays,
+        metricsUnread(error, "not attempted: the platform rate-limited the account"),
       ),
-  )).flat();
+  });
   const report = {
     claimed: changes.length,
     completed: outcomes.filter((o) => o.completed).length,
     failed: outcomes.filter((o) => !o.completed).length,
     metricDays: outcomes.reduce((sum, o) => sum + (o.days ?? 0), 0),
-    accounts: byAccount.length,
+    accounts,
     outcomes,
   };
   if (report.claimed > 0) {

@@ -116,3 +116,20 @@ function keyBytes(setting: string, encoded: string): Uint8Array {
 export function cronSecret(): string | undefined {
   return Deno.env.get("CRON_SECRET") || undefined;
 }
+
+/** The default of ATTRIBUTION_TAIL_READ_EVERY_SECONDS: four re-reads a day at most. */
+export const defaultAttributionTailReadEverySeconds = 6 * 3600;
+
+/**
+ * How often a stopped entity's metrics are re-read in its 28-day attribution tail, at most
+ * (ATTRIBUTION_TAIL_READ_EVERY_SECONDS; 0 re-reads on every sync).
+ */
+export function attributionTailReadEverySeconds(): number {
+  const value = Deno.env.get("ATTRIBUTION_TAIL_READ_EVERY_SECONDS");
+  if (value === undefined || value === "") return defaultAttributionTailReadEverySeconds;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new ConfigError("ATTRIBUTION_TAIL_READ_EVERY_SECONDS", "malformed");
+  }
+  return seconds;
+}

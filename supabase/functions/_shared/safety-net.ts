@@ -1,8 +1,10 @@
-// The safety net, weekly and by hand: every final sync still owed, across all accounts, and the
-// creation jobs whose worker died holding the lease.
+// The safety net, weekly and by hand: every final sync still owed and every attribution tail due,
+// across all accounts, and the creation jobs whose worker died holding the lease.
 import { z } from "zod";
 import { adAccountById } from "./ad-account-access.ts";
+import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
+import { attributionTailReadEverySeconds } from "./config.ts";
 import { db } from "./db.ts";
 import { metaMetricsFetcher } from "./insights.ts";
 
@@ -19,14 +21,17 @@ export type SafetyNetReport = {
   totalMetrics: number;
   failedEntities: number;
   recoveredJobs: number;
+  attributionTails: TailReport;
 };
 
 export async function runSafetyNet(
   lookbackDays = defaultSafetyNetLookbackDays,
 ): Promise<SafetyNetReport> {
-  const finalSyncs = await processAllPendingFinalSyncs({
-    lookbackDays,
-    fetcherFor: async (id) => metaMetricsFetcher((await adAccountById(id)).graph),
+  const fetcherFor = async (id: string) => metaMetricsFetcher((await adAccountById(id)).graph);
+  const finalSyncs = await processAllPendingFinalSyncs({ lookbackDays, fetcherFor });
+  const attributionTails = await readAttributionTails({
+    fetcherFor,
+    readEverySeconds: attributionTailReadEverySeconds(),
   });
   const [{ recovered }] = await db()<{ recovered: number }[]>`
     select public.recover_stalled_creation_jobs() as recovered`;
@@ -37,5 +42,6 @@ export async function runSafetyNet(
     totalMetrics: finalSyncs.metricDays,
     failedEntities: finalSyncs.failed,
     recoveredJobs: recovered,
+    attributionTails,
   };
 }
