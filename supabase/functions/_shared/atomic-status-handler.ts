@@ -16,7 +16,7 @@ import { db, type EntityType, sqlState } from "./db.ts";
 import { type ErrorCode, metaErrorCode } from "./errors.ts";
 import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
-import { type ClaimedChange, claimantWrite, readClaimedChanges } from "./metrics-batches.ts";
+import { claimantWrite, type ClaimedChange, readClaimedChanges } from "./metrics-batches.ts";
 import type {
   MetricData,
   MetricsFetcher,
@@ -78,8 +78,7 @@ const failure = (code: ErrorCode, message: string) => `${code}: ${message}`;
 const metricsUnread = (
   error: MetricsFetchError,
   what = "the entity's metrics could not be read",
-) =>
-  failure(metaErrorCode(error), `${what} (${error.class}): ${error.message}`);
+) => failure(metaErrorCode(error), `${what} (${error.class}): ${error.message}`);
 
 /**
  * The database refused to save the metrics: the details go to the log under an id, and the row
@@ -111,7 +110,8 @@ export async function markFinalSyncCompleted(
     change,
     worker,
     "final sync",
-    () => db()`select public.mark_final_sync_completed(${change.id}, ${success}, ${error}, ${worker})`,
+    () =>
+      db()`select public.mark_final_sync_completed(${change.id}, ${success}, ${error}, ${worker})`,
   );
 }
 

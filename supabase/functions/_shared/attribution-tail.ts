@@ -9,7 +9,7 @@ import { db } from "./db.ts";
 import { metaErrorCode } from "./errors.ts";
 import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
-import { type ClaimedChange, claimantWrite, readClaimedChanges } from "./metrics-batches.ts";
+import { claimantWrite, type ClaimedChange, readClaimedChanges } from "./metrics-batches.ts";
 import type { MetricsFetcher, MetricsFetchError, MetricsResult } from "./metrics-fetcher.ts";
 
 /** Days up to the change a tail read covers: every day the platform may still restate. */
@@ -39,7 +39,9 @@ export type TailOptions = {
 };
 
 const unread = (error: MetricsFetchError) =>
-  `${metaErrorCode(error)}: the entity's metrics could not be re-read (${error.class}): ${error.message}`;
+  `${
+    metaErrorCode(error)
+  }: the entity's metrics could not be re-read (${error.class}): ${error.message}`;
 
 async function release(
   change: ClaimedChange,
@@ -52,7 +54,12 @@ async function release(
     "attribution tail",
     () => db()`select public.release_attribution_tail(${change.id}, ${error}, ${worker})`,
   );
-  return { logId: Number(change.id), platformEntityId: change.platform_entity_id, read: false, error };
+  return {
+    logId: Number(change.id),
+    platformEntityId: change.platform_entity_id,
+    read: false,
+    error,
+  };
 }
 
 async function saveTailRead(

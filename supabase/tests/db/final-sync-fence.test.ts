@@ -148,7 +148,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "processAllPendingFinalSyncs: a row another run took over mid-run is left alone, not thrown",
+  name:
+    "processAllPendingFinalSyncs: a row another run took over mid-run is left alone, not thrown",
   ignore: !url,
   async fn() {
     const other = connect("final-sync-other");

@@ -1,0 +1,133 @@
+// Final syncs in Graph batches: each account's pending final syncs are read 50 entities to a batch
+// request (per-id /<id>/insights items), so 120 entities over 3 accounts take one batch per
+// account, and 1,000 over 10 accounts take 20 requests (the issue's bound: 25). Counted from the
+// simulator's request log; the status changes come from real syncs of campaigns deleted on Meta.
+import assert from "node:assert/strict";
+import { adSetTemplate, campaignFields, metaAsPerson } from "../_support/launches.ts";
+import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
+
+const day = 86_400_000;
+
+type LoggedRequest = {
+  path: string;
+  batchSize: number | null;
+  items: { path: string }[];
+};
+
+/**
+ * An account on the simulated Meta with one campaign, one ad set and `ads` ads, delivering since
+ * five days ago, mirrored by a first sync; returns its act_ id and its objects' ids.
+ */
+async function accountWithAds(stack: TestStack, owner: string, ads: number) {
+  const { id } = await stack.connectAdAccount(owner);
+  const graph = await metaAsPerson(stack, id);
+  await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * day).toISOString() });
+  const create = async (edge: string, params: Record<string, unknown>) => {
+    const made = await graph.post<{ id: string }>(`/${id}/${edge}`, {
+      status: "ACTIVE",
+      ...params,
+    });
+    assert.ok(made.ok, JSON.stringify(made));
+    return made.data.id;
+  };
+  const campaign = await create("campaigns", { name: "Batch C", ...campaignFields });
+  const ids = [campaign];
+  let adSet = "";
+  for (let i = 0; i < ads; i++) {
+    // Meta takes at most 50 ads per ad set.
+    if (i % 50 === 0) {
+      adSet = await create("adsets", {
+        name: `Batch AS ${i}`,
+        campaign_id: campaign,
+        ...adSetTemplate,
+      });
+      ids.push(adSet);
+    }
+    ids.push(
+      await create("ads", { name: `Batch ${i}`, adset_id: adSet, creative: { creative_id: "1" } }),
+    );
+  }
+  await stack.sim("/__sim/clock", { now: new Date().toISOString() });
+  return { id, campaign, ids: new Set(ids) };
+}
+
+async function sync(stack: TestStack, owner: string, act: string) {
+  const client = await stack.clientFor(owner);
+  const answer = await invokeResult(
+    await client.functions.invoke("facebook-ads-sync", { body: { adAccountId: act } }),
+  );
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  return answer.body as {
+    finalSyncsUncovered: { claimed: number; completed: number; failed: number };
+  };
+}
+
+/** Graph requests, since `from`, that read insights of an entity in `ids` (batched or not). */
+async function insightsRequests(stack: TestStack, from: number, ids: Set<string>) {
+  const { requests } = await stack.sim("/__sim/requests") as { requests: LoggedRequest[] };
+  const readsOurs = (path: string) => {
+    const [, id, edge] = path.match(/\/([^/]+)\/([^/?]+)$/) ?? [];
+    return edge === "insights" && ids.has(id);
+  };
+  return requests.slice(from).filter((r) =>
+    readsOurs(r.path) || r.items.some((item) => readsOurs(item.path))
+  );
+}
+
+/**
+ * `accounts` accounts of `perAccount` entities each (a campaign, an ad set per 50 ads, the ads), all
+ * deleted on Meta (the campaign, which takes the rest along), then synced: every entity owes a
+ * final sync. Answers the Graph requests that read their metrics, per account.
+ */
+async function finalSyncRequests(stack: TestStack, accounts: number, perAccount: number) {
+  const owner = await stack.createUser();
+  const made = [];
+  for (let i = 0; i < accounts; i++) {
+    made.push(await accountWithAds(stack, owner, perAccount - 1 - Math.ceil(perAccount / 51)));
+  }
+  for (const account of made) await sync(stack, owner, account.id);
+  for (const account of made) {
+    await stack.sim("/__sim/status", { id: account.campaign, status: "DELETED" });
+  }
+
+  const { total } = await stack.sim("/__sim/requests") as { total: number };
+  const reports = await Promise.all(made.map((account) => sync(stack, owner, account.id)));
+  for (const report of reports) {
+    assert.deepEqual(
+      [report.finalSyncsUncovered.claimed, report.finalSyncsUncovered.completed],
+      [perAccount, perAccount],
+      JSON.stringify(report),
+    );
+  }
+  for (const report of reports) {
+    assert.deepEqual(
+      [report.finalSyncsUncovered.claimed, report.finalSyncsUncovered.completed],
+      [perAccount, perAccount],
+    );
+  }
+  const perAccountRequests = [];
+  for (const account of made) {
+    perAccountRequests.push(await insightsRequests(stack, total, account.ids));
+  }
+  return perAccountRequests;
+}
+
+testWithStack("final syncs in Graph batches", async (t, stack) => {
+  await t.step("120 entities over 3 accounts: one batch request per account", async () => {
+    const requests = await finalSyncRequests(stack, 3, 40);
+    for (const account of requests) {
+      assert.ok(account.length <= 3, `at most 3 batches per account, got ${account.length}`);
+      assert.ok(account.every((r) => r.batchSize !== null && r.batchSize <= 50));
+      assert.equal(account.reduce((n, r) => n + (r.batchSize ?? 0), 0), 40, "every entity read");
+    }
+  });
+
+  await t.step("1,000 entities over 10 accounts: 20 Graph requests, at most 25", async () => {
+    const requests = (await finalSyncRequests(stack, 10, 100)).flat();
+    console.log(
+      `final syncs of 1,000 entities over 10 accounts: ${requests.length} Graph requests`,
+    );
+    assert.ok(requests.length <= 25, `${requests.length} requests`);
+    assert.equal(requests.length, 20, "two full batches per account");
+  });
+});
