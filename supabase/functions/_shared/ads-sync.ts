@@ -1,9 +1,10 @@
 // facebook-ads-sync for one ad account, in the order that loses nothing:
-//   0. final syncs already owed (a previous run may have died before them);
+//   0. final syncs already owed (a previous run may have died before them), and the attribution
+//      tails due: stopped entities whose last 28 days Meta may still restate (before step 3, so a
+//      final sync is not read again by the run that made it);
 //   1. campaigns, ad sets, ads (a changed status fires the triggers);
 //   2. daily metrics over a lookback window (Meta restates recent days);
-//   3. the final syncs step 1 uncovered;
-//   4. the attribution tails due: stopped entities whose last 28 days may still be restated.
+//   3. the final syncs step 1 uncovered.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
@@ -56,10 +57,10 @@ export type FacebookAdsSyncInput = z.infer<typeof FacebookAdsSyncBody>;
 export type AdsSyncReport = {
   adAccountId: string;
   finalSyncsOwed: FinalSyncReport;
+  attributionTails: TailReport;
   entities: EntitySyncCounts;
   metrics: DateRange & { rows: number };
   finalSyncsUncovered: FinalSyncReport;
-  attributionTails: TailReport;
 };
 
 export function metricsRange(
@@ -85,6 +86,11 @@ export async function syncAdAccount(
     });
 
   const finalSyncsOwed = await finalSyncs();
+  const attributionTails = await readAttributionTails({
+    adAccountId: access.id,
+    fetcherFor: () => Promise.resolve(fetcher),
+    readEverySeconds: attributionTailReadEverySeconds(),
+  });
   const entities = await syncEntities(access);
   if (!entities.ok) {
     throw metaError(
@@ -95,18 +101,13 @@ export async function syncAdAccount(
   const metrics = await syncDailyMetrics(access, range);
   if (!metrics.ok) throw metaError(metrics.error, "Meta refused this account's insights");
   const finalSyncsUncovered = await finalSyncs();
-  const attributionTails = await readAttributionTails({
-    adAccountId: access.id,
-    fetcherFor: () => Promise.resolve(fetcher),
-    readEverySeconds: attributionTailReadEverySeconds(),
-  });
 
   return {
     adAccountId: access.platformAccountId,
     finalSyncsOwed,
+    attributionTails,
     entities: entities.data,
     metrics: { ...range, rows: metrics.data },
     finalSyncsUncovered,
-    attributionTails,
   };
 }

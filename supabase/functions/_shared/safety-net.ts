@@ -28,11 +28,12 @@ export async function runSafetyNet(
   lookbackDays = defaultSafetyNetLookbackDays,
 ): Promise<SafetyNetReport> {
   const fetcherFor = async (id: string) => metaMetricsFetcher((await adAccountById(id)).graph);
-  const finalSyncs = await processAllPendingFinalSyncs({ lookbackDays, fetcherFor });
+  // Tails first: a final sync this run completes is not read again by it.
   const attributionTails = await readAttributionTails({
     fetcherFor,
     readEverySeconds: attributionTailReadEverySeconds(),
   });
+  const finalSyncs = await processAllPendingFinalSyncs({ lookbackDays, fetcherFor });
   const [{ recovered }] = await db()<{ recovered: number }[]>`
     select public.recover_stalled_creation_jobs() as recovered`;
   return {
