@@ -218,12 +218,19 @@ function readIncrement(params: Params): number | "all_days" {
   return n;
 }
 
-export type InsightsTarget = { level: Level; account: Account; entity?: Entity };
+export type InsightsTarget = {
+  level: Level;
+  account: Account;
+  entity?: Entity;
+  /** A synchronous read: more rows than the account's insights.syncMaxRows is too much data. */
+  synchronous: boolean;
+};
 
 /**
  * Insights of an account or entity. With an explicit finer `level`, rows of DELETED/ARCHIVED
  * objects are left out unless `filtering` on `<level>.effective_status` names those statuses;
- * an entity's own insights are always readable.
+ * an entity's own insights are always readable. A synchronous read of more rows than the
+ * account's threshold fails with Meta's "reduce the amount of data": the caller runs a report.
  */
 export function insights(
   sim: SimState,
@@ -292,6 +299,10 @@ export function insights(
       };
     },
   );
+  const { syncMaxRows } = target.account.insights;
+  if (target.synchronous && syncMaxRows > 0 && rows.length > syncMaxRows) {
+    throw errors.tooMuchData();
+  }
   const page = paginate(rows, (r) => r.key, false, params, nextUrl);
   return { ...page, data: page.data.map((r) => r.row) };
 }
