@@ -3,17 +3,18 @@
 //      tails due: stopped entities whose last 28 days Meta may still restate (before step 3, so a
 //      final sync is not read again by the run that made it);
 //   1. campaigns, ad sets, ads (a changed status fires the triggers);
-//   2. daily metrics over a lookback window (Meta restates recent days);
+//   2. daily metrics over a lookback window (Meta restates recent days), as async reports where
+//      Meta finds a level too big, polled for INSIGHTS_REPORT_WAIT_SECONDS at most;
 //   3. the final syncs step 1 uncovered.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { type FinalSyncReport, processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
-import { attributionTailReadEverySeconds } from "./config.ts";
+import { attributionTailReadEverySeconds, insightsReportWaitSeconds } from "./config.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
 import { metaError } from "./errors.ts";
 import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "./insights.ts";
-import { syncDailyMetrics } from "./metrics-sync.ts";
+import { type MetricsSyncCounts, syncDailyMetrics } from "./metrics-sync.ts";
 
 /** Meta restates up to 28 days back (attribution): the default window re-reads them all. */
 export const defaultMetricsLookbackDays = 28;
@@ -59,7 +60,7 @@ export type AdsSyncReport = {
   finalSyncsOwed: FinalSyncReport;
   attributionTails: TailReport;
   entities: EntitySyncCounts;
-  metrics: DateRange & { rows: number };
+  metrics: DateRange & MetricsSyncCounts;
   finalSyncsUncovered: FinalSyncReport;
 };
 
@@ -98,7 +99,11 @@ export async function syncAdAccount(
       "Meta refused to list this account's campaigns, ad sets or ads",
     );
   }
-  const metrics = await syncDailyMetrics(access, range);
+  const metrics = await syncDailyMetrics(
+    access,
+    range,
+    Date.now() + insightsReportWaitSeconds() * 1000,
+  );
   if (!metrics.ok) throw metaError(metrics.error, "Meta refused this account's insights");
   const finalSyncsUncovered = await finalSyncs();
 
@@ -107,7 +112,7 @@ export async function syncAdAccount(
     finalSyncsOwed,
     attributionTails,
     entities: entities.data,
-    metrics: { ...range, rows: metrics.data },
+    metrics: { ...range, ...metrics.data },
     finalSyncsUncovered,
   };
 }

@@ -133,3 +133,20 @@ export function attributionTailReadEverySeconds(): number {
   }
   return seconds;
 }
+
+/** The default of INSIGHTS_REPORT_WAIT_SECONDS. */
+export const defaultInsightsReportWaitSeconds = 20;
+
+/**
+ * How long one sync polls Meta's async insights reports before leaving them to the next sync
+ * (INSIGHTS_REPORT_WAIT_SECONDS): well inside the edge function's wall-clock limit.
+ */
+export function insightsReportWaitSeconds(): number {
+  const value = Deno.env.get("INSIGHTS_REPORT_WAIT_SECONDS");
+  if (value === undefined || value === "") return defaultInsightsReportWaitSeconds;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new ConfigError("INSIGHTS_REPORT_WAIT_SECONDS", "malformed");
+  }
+  return seconds;
+}

@@ -11,7 +11,9 @@ import {
   maxBatchOperations,
 } from "./graph-client.ts";
 import { allEffectiveStatuses } from "./effective-statuses.ts";
-import type { GraphResult } from "./graph-errors.ts";
+import { type GraphResult, isTooMuchData } from "./graph-errors.ts";
+import { readAsReport } from "./insights-report-runs.ts";
+import type { AdAccountAccess } from "./ad-account-access.ts";
 import type {
   DateRange,
   MetricData,
@@ -143,15 +145,23 @@ export function metaMetricsFetcher(graph: GraphClient): MetricsFetcher {
   };
 }
 
-/** Every entity's daily metrics at one level of an account, deleted and archived included. */
+/** An account's metrics at one level: read, or left to a report run the next sync continues. */
+export type AccountMetrics =
+  | { status: "read"; metrics: EntityDailyMetrics[] }
+  | { status: "pending"; reportRunId: string };
+
+/**
+ * Every entity's daily metrics at one level of an account, deleted and archived included. When
+ * Meta finds the read too large, it runs as an async report, polled until `deadline` (epoch ms).
+ */
 export async function accountDailyMetrics(
-  graph: GraphClient,
-  platformAccountId: string,
+  account: AdAccountAccess,
   entityType: EntityType,
   range: DateRange,
-): Promise<GraphResult<EntityDailyMetrics[]>> {
+  deadline: number,
+): Promise<GraphResult<AccountMetrics>> {
   const { level, idField } = levels[entityType];
-  const rows = await graph.getAll<InsightRow>(`/${platformAccountId}/insights`, {
+  const params = {
     fields: `${idField},${metricFields}`,
     level,
     time_increment: 1,
@@ -161,14 +171,30 @@ export async function accountDailyMetrics(
       operator: "IN",
       value: allEffectiveStatuses,
     }],
-  });
-  if (!rows.ok) return rows;
-  return {
-    ok: true,
-    data: rows.data.map((row) => ({
+  };
+  const asMetrics = (rows: InsightRow[]): AccountMetrics => ({
+    status: "read",
+    metrics: rows.map((row) => ({
       ...dailyMetricsOf(row),
       entityType,
       platformEntityId: row[idField]!,
     })),
+  });
+  const read = await retryRead(() =>
+    account.graph.getAll<InsightRow>(`/${account.platformAccountId}/insights`, params)
+  );
+  if (read.ok) return { ok: true, data: asMetrics(read.data) };
+  if (!isTooMuchData(read.error)) return read;
+  const report = await readAsReport<InsightRow>(
+    account.graph,
+    account.platformAccountId,
+    { adAccountId: account.id, level: entityType, range },
+    params,
+    deadline,
+  );
+  if (!report.ok) return report;
+  return {
+    ok: true,
+    data: report.data.status === "read" ? asMetrics(report.data.rows) : report.data,
   };
 }
