@@ -13,18 +13,18 @@
 // pending changes are read a fetcher's batch at a time (Meta: 50 per Graph request), accounts
 // concurrently.
 import { db, type EntityType, sqlState } from "./db.ts";
-import { type ErrorCode, metaErrorCode } from "./errors.ts";
 import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
-import { claimantWrite, type ClaimedChange, readClaimedChanges } from "./metrics-batches.ts";
-import type {
-  MetricData,
-  MetricsFetcher,
-  MetricsFetchError,
-  MetricsResult,
-} from "./metrics-fetcher.ts";
+import {
+  claimantWrite,
+  type ClaimedChange,
+  metricsUnread,
+  readClaimedChanges,
+} from "./metrics-batches.ts";
+import type { MetricData, MetricsFetcher, MetricsResult } from "./metrics-fetcher.ts";
 
 export type { MetricData, MetricsFetcher };
+
 export type FinalSyncOutcome = {
   logId: number;
   entityType: string;
@@ -71,15 +71,6 @@ function claimLost(change: ClaimedChange): FinalSyncOutcome {
   };
 }
 
-/** A failure as final_sync_error keeps it: an adrail error code, then a message safe to show. */
-const failure = (code: ErrorCode, message: string) => `${code}: ${message}`;
-
-/** Meta did not give the metrics (`what` happened): its error class and its own words. */
-const metricsUnread = (
-  error: MetricsFetchError,
-  what = "the entity's metrics could not be read",
-) => failure(metaErrorCode(error), `${what} (${error.class}): ${error.message}`);
-
 /**
  * The database refused to save the metrics: the details go to the log under an id, and the row
  * says only that, with the id.
@@ -93,7 +84,7 @@ function notSaved(change: ClaimedChange, worker: string, error: unknown): string
     sqlState: sqlState(error),
     error: error instanceof Error ? error.message : String(error),
   });
-  return failure("internal", `the metrics could not be saved (error id ${errorId}, in the log)`);
+  return `internal: the metrics could not be saved (error id ${errorId}, in the log)`;
 }
 
 /**

@@ -6,10 +6,14 @@
 // ATTRIBUTION_TAIL_READ_EVERY_SECONDS; the first read after settles_at settles it. Claims and the
 // claim-token fence are the final syncs' (ADR02): a run whose claim was taken over writes nothing.
 import { db } from "./db.ts";
-import { metaErrorCode } from "./errors.ts";
 import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
-import { claimantWrite, type ClaimedChange, readClaimedChanges } from "./metrics-batches.ts";
+import {
+  claimantWrite,
+  type ClaimedChange,
+  metricsUnread,
+  readClaimedChanges,
+} from "./metrics-batches.ts";
 import type { MetricsFetcher, MetricsFetchError, MetricsResult } from "./metrics-fetcher.ts";
 
 /** Days up to the change a tail read covers: every day the platform may still restate. */
@@ -39,9 +43,7 @@ export type TailOptions = {
 };
 
 const unread = (error: MetricsFetchError) =>
-  `${
-    metaErrorCode(error)
-  }: the entity's metrics could not be re-read (${error.class}): ${error.message}`;
+  metricsUnread(error, "the entity's metrics could not be re-read");
 
 async function release(
   change: ClaimedChange,

@@ -3,6 +3,7 @@
 // the account's usage grows by steps, and several accounts at once. A rate limit stops the
 // account: every further call would be refused too, so its other rows are left for later.
 import { DbErrorCode, type EntityType, sqlState } from "./db.ts";
+import { metaErrorCode } from "./errors.ts";
 import { log } from "./log.ts";
 import type {
   MetricsFetcher,
@@ -95,3 +96,12 @@ export async function claimantWrite(
     return false;
   }
 }
+
+/**
+ * The platform gave no metrics (`what` happened), as final_sync_error and tail_error keep it: an
+ * adrail error code, the error class and the platform's own words.
+ */
+export const metricsUnread = (
+  error: MetricsFetchError,
+  what = "the entity's metrics could not be read",
+) => `${metaErrorCode(error)}: ${what} (${error.class}): ${error.message}`;
