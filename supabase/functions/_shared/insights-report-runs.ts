@@ -2,8 +2,8 @@
 // (https://developers.facebook.com/docs/marketing-api/insights/best-practices#asynchronous):
 // POST /act_<id>/insights starts a report run with the read's parameters, GET /<report_run_id>
 // tells its async_status and async_percent_completion, GET /<report_run_id>/insights pages its
-// rows once "Job Completed". A run Meta fails ("Job Failed", "Job Skipped") is started again, a
-// few times. Polling stops at the caller's deadline (the edge function's wall-clock limit): the
+// rows once "Job Completed". A run Meta fails ("Job Failed", "Job Skipped"), or no longer knows,
+// is started again, a few times. Polling stops at the caller's deadline (the edge function's wall-clock limit): the
 // run is remembered in the database (private.insights_report_runs) and the account's next sync
 // continues it rather than starting over.
 import { db, type EntityType } from "./db.ts";
@@ -80,7 +80,18 @@ export async function readAsReport<T>(
       const status = await retryRead(() =>
         graph.get<RunStatus>(`/${runId}`, { fields: "async_status,async_percent_completion" })
       );
-      if (!status.ok) return status;
+      if (!status.ok) {
+        if (status.error.class !== "PERMANENT") return status;
+        // Meta no longer knows the run (expired, or never stored): start another.
+        log.warn("insights report run unreadable on Meta: starting another", {
+          reportRunId: runId,
+          level: key.level,
+          code: status.error.code,
+        });
+        await forget(key, runId);
+        runId = undefined;
+        break;
+      }
       if (status.data.async_status === "Job Completed") {
         const rows = await retryRead(() => graph.getAll<T>(`/${runId}/insights`));
         if (!rows.ok) return rows;

@@ -88,4 +88,31 @@ testWithStack("insights of big accounts as async report runs", async (t, stack) 
       assert.equal(started.length, 1, "the second sync polled the same run, it started none");
     },
   );
+
+  await t.step("a remembered run Meta no longer knows is started again", async () => {
+    const from = await requestCount(stack);
+    assert.deepEqual((await sync()).metrics.pendingReports, ["ad"]);
+    const runOf = async () =>
+      (await stack.sql`
+        select report_run_id from private.insights_report_runs r
+        join public.ad_accounts a on a.id = r.ad_account_id
+        where a.platform_account_id = ${meta.id}`)[0]?.report_run_id;
+    const lost = await runOf();
+    await stack.sim("/__sim/faults", {
+      rules: [{ method: "GET", path: `/${lost}$`, effect: { error: { code: 100, subcode: 33 } } }],
+    });
+    try {
+      const again = await sync();
+      assert.deepEqual(again.metrics.pendingReports, ["ad"], "a new run, still running");
+    } finally {
+      await stack.sim("/__sim/faults", { rules: [] });
+    }
+    const replaced = await runOf();
+    assert.ok(replaced && replaced !== lost, "the new run is remembered instead");
+    const started = (await requestsSince(stack, from)).filter((r) =>
+      r.method === "POST" && r.path === `/v27.0/${meta.id}/insights`
+    );
+    assert.equal(started.length, 2);
+    assert.deepEqual((await sync()).metrics.pendingReports, [], "and read by the next sync");
+  });
 }, { INSIGHTS_REPORT_WAIT_SECONDS: "3" });
