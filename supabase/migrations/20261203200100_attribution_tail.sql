@@ -16,6 +16,7 @@ alter table public.ad_status_change_log
   add column if not exists settles_at timestamptz,
   add column if not exists settled_at timestamptz,
   add column if not exists tail_read_at timestamptz,
+  add column if not exists tail_attempted_at timestamptz,
   add column if not exists tail_reads integer not null default 0,
   add column if not exists tail_error text;
 comment on column public.ad_status_change_log.settles_at is
@@ -24,6 +25,8 @@ comment on column public.ad_status_change_log.settled_at is
   'When the attribution tail ended: the first read after settles_at, or a newer stop of the same entity (metadata.superseded_by).';
 comment on column public.ad_status_change_log.tail_read_at is
   'The last successful re-read of the entity''s daily metrics in its attribution tail (the final sync being the first read).';
+comment on column public.ad_status_change_log.tail_attempted_at is
+  'The last tail re-read, successful or not: claims take the least recently attempted tails first, so failing ones never starve the rest.';
 comment on column public.ad_status_change_log.tail_reads is 'Successful tail re-reads so far.';
 comment on column public.ad_status_change_log.tail_error is
   'The last tail re-read''s failure (`<error code>: <message>`), cleared by the next success.';
@@ -67,7 +70,8 @@ create or replace function public.claim_attribution_tails(
   ad_account_id uuid default null,
   max_rows integer default 1000,
   read_every_seconds integer default 21600,
-  lease_seconds integer default 300
+  lease_seconds integer default 300,
+  attempted_before timestamptz default null
 ) returns setof public.ad_status_change_log
 language sql
 set search_path = ''
@@ -83,7 +87,10 @@ as $$
       and (l.locked_until is null or l.locked_until < now())
       and (claim_attribution_tails.ad_account_id is null
            or l.ad_account_id = claim_attribution_tails.ad_account_id)
-    order by l.ad_account_id, l.created_at, l.id
+      and (claim_attribution_tails.attempted_before is null
+           or coalesce(l.tail_attempted_at, l.final_sync_attempted_at)
+              < claim_attribution_tails.attempted_before)
+    order by coalesce(l.tail_attempted_at, l.final_sync_attempted_at) nulls first, l.id
     limit claim_attribution_tails.max_rows
     for update skip locked
   )
@@ -94,10 +101,10 @@ as $$
   where l.id = candidate.id
   returning l.*
 $$;
-comment on function public.claim_attribution_tails(text, uuid, integer, integer, integer) is
-  'Claims up to max_rows open attribution tails due for a re-read (last read at least read_every_seconds ago) for one run (worker = its claim token); two concurrent callers never get the same row.';
-revoke execute on function public.claim_attribution_tails(text, uuid, integer, integer, integer) from public, anon, authenticated;
-grant execute on function public.claim_attribution_tails(text, uuid, integer, integer, integer) to service_role;
+comment on function public.claim_attribution_tails(text, uuid, integer, integer, integer, timestamptz) is
+  'Claims up to max_rows open attribution tails due for a re-read (last read at least read_every_seconds ago), least recently attempted first, for one run (worker = its claim token); with attempted_before, only tails not attempted since (a run claiming again takes none it already tried). Two concurrent callers never get the same row.';
+revoke execute on function public.claim_attribution_tails(text, uuid, integer, integer, integer, timestamptz) from public, anon, authenticated;
+grant execute on function public.claim_attribution_tails(text, uuid, integer, integer, integer, timestamptz) to service_role;
 
 create or replace function private.assert_open_tail_claimant(log_id bigint, worker text)
 returns public.ad_status_change_log
@@ -137,6 +144,7 @@ begin
   );
   update public.ad_status_change_log l
   set tail_read_at = now(),
+      tail_attempted_at = now(),
       tail_reads = l.tail_reads + 1,
       tail_error = null,
       settled_at = case when now() >= l.settles_at then now() end,
@@ -165,6 +173,7 @@ declare
 begin
   update public.ad_status_change_log l
   set tail_error = release_attribution_tail.error,
+      tail_attempted_at = now(),
       locked_by = null,
       locked_until = null
   where l.id = entry.id

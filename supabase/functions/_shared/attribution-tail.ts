@@ -38,9 +38,14 @@ export type TailOptions = {
   adAccountId?: string;
   /** A tail is re-read when its last read is at least this old. */
   readEverySeconds: number;
+  /** Tails claimed at a time. */
   maxRows?: number;
   concurrency?: number;
+  /** How long the run may keep claiming more (the edge function's wall-clock limit). */
+  budgetMs?: number;
 };
+
+const defaultTailBudgetMs = 60_000;
 
 const unread = (error: MetricsFetchError) =>
   metricsUnread(error, "the entity's metrics could not be re-read");
@@ -87,27 +92,41 @@ async function saveTailRead(
   };
 }
 
-/** Re-reads every open attribution tail that is due (one account's, or all). */
+/**
+ * Re-reads every open attribution tail that is due (one account's, or all), `maxRows` claimed at a
+ * time; claims again while a full page came back and the budget lasts, never taking a tail this
+ * run already tried.
+ */
 export async function readAttributionTails(options: TailOptions): Promise<TailReport> {
   const worker = `attribution-tail:${crypto.randomUUID()}`;
-  const changes = await db()<ClaimedChange[]>`
-    select id, ad_account_id, entity_type, platform_entity_id, created_at
-    from public.claim_attribution_tails(${worker}, ${options.adAccountId ?? null}, ${
-    options.maxRows ?? 1000
-  }, ${options.readEverySeconds})`;
-  const { outcomes } = await readClaimedChanges(changes, {
-    fetcherFor: options.fetcherFor,
-    concurrency: options.concurrency ?? 4,
-    request: (change) => ({
-      entityType: change.entity_type,
-      platformEntityId: change.platform_entity_id,
-      range: rangeEndingAt(change.created_at, attributionTailDays),
-    }),
-    save: (change, metrics) => saveTailRead(change, worker, metrics),
-    notRead: (change, error) => release(change, worker, unread(error)),
-  });
+  const maxRows = options.maxRows ?? 1000;
+  const stopAt = Date.now() + (options.budgetMs ?? defaultTailBudgetMs);
+  const [{ startedAt }] = await db()<{ startedAt: Date }[]>`select now() as "startedAt"`;
+  const outcomes: TailReadOutcome[] = [];
+  let claimed = 0;
+  for (let page = maxRows; page === maxRows && Date.now() < stopAt;) {
+    const changes = await db()<ClaimedChange[]>`
+      select id, ad_account_id, entity_type, platform_entity_id, created_at
+      from public.claim_attribution_tails(
+        ${worker}, ${options.adAccountId ?? null}, ${maxRows}, ${options.readEverySeconds},
+        attempted_before => ${startedAt})`;
+    const read = await readClaimedChanges(changes, {
+      fetcherFor: options.fetcherFor,
+      concurrency: options.concurrency ?? 4,
+      request: (change) => ({
+        entityType: change.entity_type,
+        platformEntityId: change.platform_entity_id,
+        range: rangeEndingAt(change.created_at, attributionTailDays),
+      }),
+      save: (change, metrics) => saveTailRead(change, worker, metrics),
+      notRead: (change, error) => release(change, worker, unread(error)),
+    });
+    outcomes.push(...read.outcomes);
+    claimed += changes.length;
+    page = changes.length;
+  }
   const report = {
-    claimed: changes.length,
+    claimed,
     read: outcomes.filter((o) => o.read).length,
     settled: outcomes.filter((o) => o.settled).length,
     failed: outcomes.filter((o) => o.error).length,

@@ -4,7 +4,7 @@
 -- restated, the claim released), settled by the first read after settles_at, superseded by a newer
 -- stop of the same entity; a failed re-read keeps the tail due. Queries filter on this file's rows.
 begin;
-select plan(27);
+select plan(29);
 
 select tests.create_supabase_user('tail_owner') as owner_id \gset
 select tests.create_ad_account('tail_owner', 'act_91000701') as acct \gset
@@ -72,9 +72,20 @@ select results_eq(
   $$ values (0, 'meta_unavailable: no answer', true) $$,
   'with its error, nothing read');
 select results_eq(
-  format($$ select tail_read_at is null, settled_at is null from public.ad_status_change_log where id = %s $$, :log_ad2),
-  $$ values (true, true) $$,
-  'the tail stays open, due as if the read had not happened');
+  format($$ select tail_read_at is null, tail_attempted_at is not null, settled_at is null from public.ad_status_change_log where id = %s $$, :log_ad2),
+  $$ values (true, true, true) $$,
+  'the tail stays open, due as if the read had not happened, its attempt noted');
+-- Fixture: tail-ad2 was last attempted an hour ago, tail-ad just now.
+update public.ad_status_change_log set tail_attempted_at = now() - interval '1 hour' where id = :log_ad2;
+select results_eq(
+  format($$ select platform_entity_id from public.claim_attribution_tails('run-3', %L, max_rows => 1, read_every_seconds => 0) $$, :'acct'),
+  $$ values ('tail-ad2') $$,
+  'the least recently attempted tail is claimed first: a failing one never starves the rest');
+select public.release_attribution_tail(:log_ad2, null, 'run-3');
+select is_empty(
+  format($$ select * from public.claim_attribution_tails('run-3', %L, read_every_seconds => 0,
+            attempted_before => now() - interval '2 hours') $$, :'acct'),
+  'with attempted_before, tails attempted since are not claimed again (a run claiming page after page)');
 
 -- ---------------------------------------------------------------------------------------------
 -- Settling

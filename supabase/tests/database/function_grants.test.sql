@@ -26,7 +26,7 @@ insert into fg_service_only values
   (17, 'mark_slots_rolled_back', '{bigint,text,bigint[]}', $$ select public.mark_slots_rolled_back(-1, 'client', '{}') $$),
   (18, 'decide_job_rollback', '{bigint,boolean}', $$ select public.decide_job_rollback(-1, true) $$),
   (19, 'request_job_verification', '{bigint}', $$ select public.request_job_verification(-1) $$),
-  (20, 'claim_attribution_tails', '{text,uuid,integer,integer,integer}', $$ select public.claim_attribution_tails('client') $$),
+  (20, 'claim_attribution_tails', '{text,uuid,integer,integer,integer,"timestamp with time zone"}', $$ select public.claim_attribution_tails('client') $$),
   (21, 'record_attribution_tail_read', '{bigint,jsonb,text}', $$ select public.record_attribution_tail_read(-1, '[]', 'client') $$),
   (22, 'release_attribution_tail', '{bigint,text,text}', $$ select public.release_attribution_tail(-1, null, 'client') $$),
   (23, 'record_insights_report_run', '{uuid,text,date,date,text}', $$ select public.record_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02', 'x') $$),
