@@ -5,7 +5,7 @@
 // change, by its own id and in the platform's batches, at most every
 // ATTRIBUTION_TAIL_READ_EVERY_SECONDS; the first read after settles_at settles it. Claims and the
 // claim-token fence are the final syncs' (ADR02): a run whose claim was taken over writes nothing.
-import { db } from "./db.ts";
+import { db, DbErrorCode, sqlState } from "./db.ts";
 import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
 import {
@@ -50,15 +50,35 @@ const defaultTailBudgetMs = 60_000;
 const unread = (error: MetricsFetchError) =>
   metricsUnread(error, "the entity's metrics could not be re-read");
 
+/**
+ * A fenced tail write; false when nothing was written: another run holds the row (ADR02), or its
+ * tail closed meanwhile (ADR15: a newer stop of the entity superseded it while it was read).
+ */
+async function tailWrite(
+  change: ClaimedChange,
+  worker: string,
+  write: () => Promise<unknown>,
+): Promise<boolean> {
+  try {
+    return await claimantWrite(change, worker, "attribution tail", write);
+  } catch (error) {
+    if (sqlState(error) !== DbErrorCode.noOpenTail) throw error;
+    log.info("attribution tail closed meanwhile: nothing written", {
+      logId: Number(change.id),
+      worker,
+    });
+    return false;
+  }
+}
+
 async function release(
   change: ClaimedChange,
   worker: string,
   error: string,
 ): Promise<TailReadOutcome> {
-  await claimantWrite(
+  await tailWrite(
     change,
     worker,
-    "attribution tail",
     () => db()`select public.release_attribution_tail(${change.id}, ${error}, ${worker})`,
   );
   return {
@@ -77,7 +97,7 @@ async function saveTailRead(
   if (!metrics.ok) return await release(change, worker, unread(metrics.error));
   const sql = db();
   let settled = false;
-  const owned = await claimantWrite(change, worker, "attribution tail", async () => {
+  const owned = await tailWrite(change, worker, async () => {
     const [row] = await sql<{ settled: boolean }[]>`
       select settled_at is not null as settled
       from public.record_attribution_tail_read(${change.id}, ${sql.json(metrics.data)}, ${worker})`;

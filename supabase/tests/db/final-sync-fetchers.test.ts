@@ -1,8 +1,8 @@
-// The final-sync handler is platform-neutral: driven here by a second fetcher, shaped like
-// TikTok's reporting API (GET /open_api/v1.3/report/integrated/get/ with an ad_ids filter of up to
-// 100 ids, rows of {dimensions: {ad_id, stat_time_day}, metrics}, code 0 for success, 40100 for
-// a rate limit), served over real HTTP by a small in-test server, against the real database
-// (triggers, claims, complete_final_sync). The handler's code is the one Meta's syncs run.
+// The final-sync handler and the attribution tail are platform-neutral: driven here by a second
+// fetcher, shaped like TikTok's reporting API (GET /open_api/v1.3/report/integrated/get/ with an
+// ad_ids filter of up to 100 ids, rows of {dimensions: {ad_id, stat_time_day}, metrics}, code 0
+// for success, 40100 for a rate limit), served over real HTTP by a small in-test server, against
+// the real database (triggers, claims, complete_final_sync). It is the code Meta's syncs run.
 //
 // Runs against $DATABASE_URL; seeds its own user, account and ads (ids unique to this run) and
 // deletes them.
@@ -18,6 +18,7 @@ import {
   processFinalSyncForEntity,
   requiresFinalSync,
 } from "../../functions/_shared/atomic-status-handler.ts";
+import { readAttributionTails } from "../../functions/_shared/attribution-tail.ts";
 import { closeDb } from "../../functions/_shared/db.ts";
 import type { MetricsRequest, MetricsResult } from "../../functions/_shared/metrics-fetcher.ts";
 
@@ -241,6 +242,72 @@ Deno.test({
         /^meta_unavailable: not attempted: the platform rate-limited the account \(RATE_LIMIT\)/,
       );
       assert.equal((await getEntitiesNeedingFinalSync(account.id)).length, 153);
+    } finally {
+      try {
+        if (userId) await sql`delete from auth.users where id = ${userId}`;
+      } finally {
+        await tiktok.close();
+        await Promise.all([sql.end(), closeDb()]);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "an attribution tail superseded while it is read writes nothing and throws nothing",
+  ignore: !url,
+  async fn() {
+    const sql = postgres(url!, { max: 2, onnotice: () => {} });
+    Deno.env.set("SUPABASE_DB_URL", url!);
+    const runId = `${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+    const advertiserId = `71${runId}`.slice(0, 19);
+    const tiktok = tiktokReports(advertiserId);
+    const reports = tiktokFetcher(tiktok.url, advertiserId, "tt-token");
+    const adId = `${runId}001`;
+    let userId: string | undefined;
+    try {
+      const [user] = await sql`
+        insert into auth.users (id, email) values (gen_random_uuid(), ${`tt2-${runId}@test.adrail`})
+        returning id`;
+      userId = user.id;
+      const [account] = await sql`
+        insert into public.ad_accounts (user_id, platform, platform_account_id, access_token_ciphertext)
+        values (${user.id}, 'tiktok', ${advertiserId}, 'ciphertext') returning id`;
+      await sql`
+        insert into public.ads (ad_account_id, platform, platform_ad_id, name, status)
+        values (${account.id}, 'tiktok', ${adId}, 'ad', 'ACTIVE')`;
+      await sql`update public.ads set status = 'PAUSED' where platform_ad_id = ${adId}`;
+      const fetcherFor = () => Promise.resolve(reports);
+      const done = await processAllPendingFinalSyncs({
+        adAccountId: account.id,
+        fetcherFor,
+        lookbackDays: 7,
+      });
+      assert.equal(done.completed, 1);
+
+      // While the tail is read, someone turns the ad on and off again: a newer stop supersedes it.
+      const report = await readAttributionTails({
+        adAccountId: account.id,
+        readEverySeconds: 0,
+        fetcherFor: () =>
+          Promise.resolve({
+            ...reports,
+            fetch: async (requests) => {
+              await sql`update public.ads set status = 'ACTIVE' where platform_ad_id = ${adId}`;
+              await sql`update public.ads set status = 'PAUSED' where platform_ad_id = ${adId}`;
+              return await reports.fetch(requests);
+            },
+          }),
+      });
+      assert.deepEqual(report, { claimed: 1, read: 0, settled: 0, failed: 0 });
+      const rows = await sql`
+        select tail_reads, settled_at is not null as settled
+        from public.ad_status_change_log
+        where platform_entity_id = ${adId} and requires_final_sync order by id`;
+      assert.deepEqual(rows.map((r) => ({ ...r })), [
+        { tail_reads: 0, settled: true },
+        { tail_reads: 0, settled: false },
+      ], "the superseded tail is settled, unread; the newer stop's is open");
     } finally {
       try {
         if (userId) await sql`delete from auth.users where id = ${userId}`;
