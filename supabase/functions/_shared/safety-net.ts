@@ -13,6 +13,11 @@ export const SafetyNetBody = z.object({
 }).strict();
 
 export const defaultSafetyNetLookbackDays = 7;
+/**
+ * Final syncs one safety net claims, across all accounts: 100 Graph batches, four accounts at once,
+ * well inside the edge function's wall-clock limit.
+ */
+export const safetyNetMaxFinalSyncs = 5000;
 
 export type SafetyNetReport = {
   success: boolean;
@@ -33,7 +38,11 @@ export async function runSafetyNet(
     fetcherFor,
     readEverySeconds: attributionTailReadEverySeconds(),
   });
-  const finalSyncs = await processAllPendingFinalSyncs({ lookbackDays, fetcherFor });
+  const finalSyncs = await processAllPendingFinalSyncs({
+    lookbackDays,
+    fetcherFor,
+    maxRows: safetyNetMaxFinalSyncs,
+  });
   const [{ recovered }] = await db()<{ recovered: number }[]>`
     select public.recover_stalled_creation_jobs() as recovered`;
   return {
