@@ -8,6 +8,7 @@ import { effectiveStatus, setStatus } from "./status.ts";
 import {
   type Account,
   ACCOUNT_STATUSES,
+  DEFAULT_INSIGHTS_SETTINGS,
   DEFAULT_LIMITS,
   type Entity,
   ENTITY_STATUSES,
@@ -37,6 +38,11 @@ const accountSchema = z.strictObject({
   name: z.string().min(1).optional(),
   currency: z.string().regex(/^[A-Z]{3}$/).optional(),
   appSecret: z.string().min(1).optional(),
+  insights: z.strictObject({
+    syncMaxRows: z.number().int().nonnegative(),
+    reportRunPolls: z.number().int().min(1),
+    failingReportRuns: z.number().int().nonnegative(),
+  }).partial().optional(),
 });
 
 const faultsSchema = z.strictObject({ rules: z.array(faultRuleSchema) });
@@ -94,6 +100,7 @@ function accountView(sim: SimState, a: Account) {
     spendCap: a.spendCap,
     amountSpent: amountSpentCents(sim, a),
     limits: a.limits,
+    insights: a.insights,
     appSecretProofRequired: a.appSecret !== null,
     throttledUntil: a.throttledUntil > sim.clock.now()
       ? new Date(a.throttledUntil).toISOString()
@@ -167,6 +174,7 @@ export async function handleControl(sim: SimState, req: Request, url: URL): Prom
         throttledUntil: existing?.throttledUntil ?? 0,
         throttleCode: existing?.throttleCode ?? 80004,
         calls: existing?.calls ?? [],
+        insights: { ...DEFAULT_INSIGHTS_SETTINGS, ...existing?.insights, ...a.insights },
       };
       sim.store.accounts.set(a.id, account);
       return json(accountView(sim, account), existing ? 200 : 201);

@@ -103,6 +103,26 @@ export const errors = {
         "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api",
     });
   },
+  /** A synchronous insights read over the account's size threshold (run it as a report instead). */
+  tooMuchData(): GraphError {
+    return new GraphError({
+      code: 100,
+      subcode: 1487534,
+      message: "Please reduce the amount of data you're asking for, then retry your request",
+    });
+  },
+  /** A report run's results read before it completed, or after it failed. */
+  reportNotReady(): GraphError {
+    return new GraphError({
+      code: 2601,
+      subcode: 1815107,
+      transient: true,
+      message: "Error accessing adreport job.",
+      userTitle: "Loading Async Ads Report Failed",
+      userMsg: "Sorry, the report cannot be loaded successfully. Please check if your job status " +
+        "is completed instead of failed or running before fetching the data.",
+    });
+  },
   unknownPath(path: string): GraphError {
     return new GraphError({ code: 2500, message: `Unknown path components: ${path}` });
   },

@@ -11,6 +11,7 @@ import { validateCreate } from "./create-rules.ts";
 import { errors } from "./errors.ts";
 import { passes, readFilters } from "./filtering.ts";
 import { amountSpentCents, insights } from "./insights.ts";
+import { reportRunRoute, startReportRun } from "./report-runs.ts";
 import { type Page, paginate } from "./paging.ts";
 import {
   encodeQuery,
@@ -120,6 +121,10 @@ export function route(
     if (op.method === "GET" && op.params.ids !== undefined) return multiRead(sim, ctx, op.params);
     throw errors.unknownPath(op.path);
   }
+  const run = sim.store.reportRuns.get(node);
+  if (run && ctx.accountIds.has(run.accountId)) {
+    return reportRunRoute(sim, op, run, edge, nextUrl(op));
+  }
   return node.startsWith("act_")
     ? accountRoute(sim, op, visibleAccount(sim, ctx, node, op.method), edge, version, commit)
     : entityRoute(sim, op, visibleEntity(sim, ctx, node, op.method), edge, commit);
@@ -152,8 +157,14 @@ function accountRoute(
   if (type && op.method === "GET") return list(sim, op, type, (e) => e.accountId === account.id);
   if (type && op.method === "POST") return create(sim, account, type, op.params, version, commit);
   if (edge === "insights" && op.method === "GET") {
-    return insights(sim, { level: "account", account }, op.params, nextUrl(op));
+    return insights(
+      sim,
+      { level: "account", account, synchronous: true },
+      op.params,
+      nextUrl(op),
+    );
   }
+  if (edge === "insights" && op.method === "POST") return startReportRun(sim, account, op.params);
   throw edge ? errors.unknownPath(`/${edge}`) : errors.objectMissing(account.id, op.method);
 }
 
@@ -170,7 +181,12 @@ function entityRoute(
     if (op.method === "POST") return update(sim, account, e, op.params, commit);
     if (op.method === "DELETE") return remove(sim, account, e, op.params, commit);
   } else if (op.method === "GET" && edge === "insights") {
-    return insights(sim, { level: e.type, account, entity: e }, op.params, nextUrl(op));
+    return insights(
+      sim,
+      { level: e.type, account, entity: e, synchronous: true },
+      op.params,
+      nextUrl(op),
+    );
   } else if (op.method === "GET" && CHILD_EDGES[e.type].includes(edge)) {
     return list(sim, op, EDGE_TYPES[edge], (c) => c.campaignId === e.id || c.adsetId === e.id);
   }

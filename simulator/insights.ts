@@ -17,6 +17,13 @@ import { hash32 } from "./random.ts";
 
 /** Days before "today" whose numbers still move (Meta restates recent days as attribution settles). */
 export const RESTATEMENT_DAYS = 3;
+/**
+ * Days after an ad stops delivering (paused, deleted, archived, or a parent stopped) during which
+ * conversions keep being attributed to its last delivered days, as Meta does for up to 28 days.
+ */
+export const LATE_ATTRIBUTION_DAYS = 28;
+/** How many of a stopped ad's last delivered days collect late conversions. */
+export const LATE_ATTRIBUTED_DAYS = 7;
 
 export type Level = "account" | "campaign" | "adset" | "ad";
 const LEVELS: readonly Level[] = ["account", "campaign", "adset", "ad"];
@@ -63,13 +70,39 @@ export function adDayMetrics(seed: number, adId: string, day: string, today: str
   };
 }
 
-/** The ad's numbers for each of `days` on which it delivered. */
+/**
+ * Conversions attributed to `day` of an ad that stopped delivering on `stopDay`, as of `today`:
+ * none for days long before the stop, and for its last days a number (fixed by seed, ad and day)
+ * that grows day by day after the stop until LATE_ATTRIBUTION_DAYS have passed, then stays.
+ */
+export function lateConversions(
+  seed: number,
+  adId: string,
+  day: string,
+  stopDay: string,
+  today: string,
+): number {
+  if (daysBetween(day, stopDay) >= LATE_ATTRIBUTED_DAYS) return 0;
+  const elapsed = Math.min(Math.max(daysBetween(stopDay, today), 0), LATE_ATTRIBUTION_DAYS);
+  return Math.floor(((2 + (hash32(seed, adId, day, "late") % 8)) * elapsed) / 7);
+}
+
+/**
+ * The ad's numbers for each of `days` on which it delivered; once it stopped delivering, its last
+ * days collect late conversions (lateConversions).
+ */
 function deliveredDays(sim: SimState, ad: Entity, days: string[]): [string, Totals][] {
   const now = sim.clock.now();
   const today = dayOf(now);
   const intervals = deliveryIntervals(sim.store, ad, now);
-  return days.filter((day) => deliveredOn(intervals, day))
-    .map((day) => [day, adDayMetrics(sim.seed, ad.id, day, today)]);
+  // An ad still delivering has an interval ending now; one that stopped, an earlier last end.
+  const lastEnd = Math.max(...intervals.map(([, end]) => end));
+  const stopDay = intervals.length > 0 && lastEnd < now ? dayOf(lastEnd - 1) : undefined;
+  return days.filter((day) => deliveredOn(intervals, day)).map((day) => {
+    const metrics = adDayMetrics(sim.seed, ad.id, day, today);
+    const late = stopDay ? lateConversions(sim.seed, ad.id, day, stopDay, today) : 0;
+    return [day, { ...metrics, conversions: metrics.conversions + late }];
+  });
 }
 
 function daysFrom(since: string, until: string): string[] {
@@ -185,12 +218,19 @@ function readIncrement(params: Params): number | "all_days" {
   return n;
 }
 
-export type InsightsTarget = { level: Level; account: Account; entity?: Entity };
+export type InsightsTarget = {
+  level: Level;
+  account: Account;
+  entity?: Entity;
+  /** A synchronous read: more rows than the account's insights.syncMaxRows is too much data. */
+  synchronous: boolean;
+};
 
 /**
  * Insights of an account or entity. With an explicit finer `level`, rows of DELETED/ARCHIVED
  * objects are left out unless `filtering` on `<level>.effective_status` names those statuses;
- * an entity's own insights are always readable.
+ * an entity's own insights are always readable. A synchronous read of more rows than the
+ * account's threshold fails with Meta's "reduce the amount of data": the caller runs a report.
  */
 export function insights(
   sim: SimState,
@@ -259,6 +299,10 @@ export function insights(
       };
     },
   );
+  const { syncMaxRows } = target.account.insights;
+  if (target.synchronous && syncMaxRows > 0 && rows.length > syncMaxRows) {
+    throw errors.tooMuchData();
+  }
   const page = paginate(rows, (r) => r.key, false, params, nextUrl);
   return { ...page, data: page.data.map((r) => r.row) };
 }

@@ -76,6 +76,34 @@ export interface Account {
   throttleCode: number;
   /** Instants of recent calls, for the usage headers. */
   calls: number[];
+  /** Async insights (report runs, insights-report-runs.ts) and the size of a synchronous read. */
+  insights: InsightsSettings;
+}
+
+export interface InsightsSettings {
+  /** A synchronous /insights read of more rows than this fails (too much data); 0: no limit. */
+  syncMaxRows: number;
+  /** Status polls (GET /<report_run_id>) a report run takes to finish. */
+  reportRunPolls: number;
+  /** How many of the next report runs end "Job Failed". */
+  failingReportRuns: number;
+}
+
+export const DEFAULT_INSIGHTS_SETTINGS: InsightsSettings = {
+  syncMaxRows: 0,
+  reportRunPolls: 2,
+  failingReportRuns: 0,
+};
+
+/** An async insights report (POST /act_<id>/insights): its parameters and its progress. */
+export interface ReportRun {
+  id: string;
+  accountId: string;
+  params: Record<string, unknown>;
+  createdAt: number;
+  polls: number;
+  /** Set when it was started: the run ends "Job Failed". */
+  fails: boolean;
 }
 
 export function isLive(e: Entity): boolean {
@@ -89,6 +117,7 @@ export function numericAccountId(accountId: string): string {
 export class Store {
   readonly accounts = new Map<string, Account>();
   readonly entities = new Map<string, Entity>();
+  readonly reportRuns = new Map<string, ReportRun>();
   // Ids look like Meta's and never repeat within one simulator, even across resets. They start
   // at a base derived from the seed: simulators with other seeds never hand out the same id (Meta's
   // ids are global), and one seed always gives the same ids, so metrics stay deterministic.
@@ -106,6 +135,7 @@ export class Store {
   clear(): void {
     this.accounts.clear();
     this.entities.clear();
+    this.reportRuns.clear();
   }
 
   accountIdsForToken(token: string): Set<string> {

@@ -135,3 +135,99 @@ Deno.test("insights: levels, aggregation, and deleted/archived entities", () =>
     const bad = await h.graph("GET", `${keep.ad}/insights`, { fields: "impressions,bogus" });
     assert.equal(bad.body.error.code, 100);
   }));
+
+Deno.test("insights: a stopped ad's last days collect late conversions for 28 days, then settle", () =>
+  withSim(async (h) => {
+    const { ad } = await setup(h, 10); // now 2026-11-20
+    const conversionsBy = async () =>
+      (await daily(h, ad, "2026-11-10", "2026-11-20")).map((r) =>
+        Number((r.conversions as { value: string }[])[0]?.value ?? 0)
+      );
+    await h.graph("DELETE", ad);
+    const atStop = await conversionsBy();
+    const seen = [atStop];
+    for (const days of [1, 6, 21, 1, 30]) {
+      await h.control("POST", "clock", { advanceSeconds: days * DAY });
+      seen.push(await conversionsBy());
+    }
+    const [, day1, day7, day28, day29, day59] = seen;
+    const total = (c: number[]) => c.reduce((a, b) => a + b, 0);
+    assert.ok(total(day1) > total(atStop), "restated the day after the delete");
+    assert.ok(total(day7) > total(day1) && total(day28) > total(day7), "and on, for 28 days");
+    assert.deepEqual(day29, day28, "settled after 28 days");
+    assert.deepEqual(day59, day28);
+    assert.deepEqual(
+      day28.slice(0, 3),
+      atStop.slice(0, 3),
+      "days long before the stop never move",
+    );
+  }));
+
+Deno.test("insights: too much data for a synchronous read, then an async report run", () =>
+  withSim(async (h) => {
+    const { ad } = await setup(h, 10);
+    await h.account("act_1", {
+      insights: { syncMaxRows: 5, reportRunPolls: 2, failingReportRuns: 1 },
+    });
+    const read = {
+      level: "ad",
+      fields: "ad_id,impressions",
+      time_range: { since: "2026-11-10", until: "2026-11-19" },
+      time_increment: "1",
+    };
+    const sync = await h.graph("GET", "act_1/insights", read);
+    assert.equal(sync.status, 400);
+    assert.deepEqual([sync.body.error.code, sync.body.error.error_subcode], [100, 1487534]);
+    assert.match(sync.body.error.message, /reduce the amount of data/);
+    const small = await h.graph("GET", `${ad}/insights`, {
+      ...read,
+      level: undefined,
+      fields: "impressions",
+      time_range: { since: "2026-11-10", until: "2026-11-12" },
+    });
+    assert.equal(small.status, 200, "a read under the threshold still answers");
+
+    const poll = async (run: string) => (await h.graph("GET", run)).body;
+    const started = await h.graph("POST", "act_1/insights", read);
+    const failed = started.body.report_run_id as string;
+    assert.match(failed, /^\d+$/);
+    assert.equal((await h.graph("GET", `${failed}/insights`)).body.error.code, 2601);
+    assert.deepEqual(
+      [(await poll(failed)).async_status, (await poll(failed)).async_status],
+      ["Job Running", "Job Failed"],
+      "the first run fails",
+    );
+    assert.equal((await h.graph("GET", `${failed}/insights`)).body.error.code, 2601);
+
+    const again = (await h.graph("POST", "act_1/insights", read)).body.report_run_id as string;
+    assert.deepEqual(
+      [(await poll(again)).async_percent_completion, (await poll(again)).async_status],
+      [50, "Job Completed"],
+    );
+    const rows = await h.graph("GET", `${again}/insights`, { limit: "4" });
+    assert.equal(rows.status, 200);
+    assert.equal(rows.body.data.length, 4, "paged");
+    assert.ok(rows.body.paging.cursors.after);
+    const rest = await h.graph("GET", `${again}/insights`, {
+      limit: "100",
+      after: rows.body.paging.cursors.after,
+    });
+    assert.deepEqual(
+      [...rows.body.data, ...rest.body.data].map((r: Record<string, unknown>) => r.date_start),
+      [
+        "2026-11-10",
+        "2026-11-11",
+        "2026-11-12",
+        "2026-11-13",
+        "2026-11-14",
+        "2026-11-15",
+        "2026-11-16",
+        "2026-11-17",
+        "2026-11-18",
+        "2026-11-19",
+      ],
+    );
+    assert.ok(
+      [...rows.body.data, ...rest.body.data].every((r: Record<string, unknown>) => r.ad_id === ad),
+    );
+  }));

@@ -1,16 +1,21 @@
 // facebook-ads-sync for one ad account, in the order that loses nothing:
-//   0. final syncs already owed (a previous run may have died before them);
+//   0. final syncs already owed (a previous run may have died before them), and the attribution
+//      tails due: stopped entities whose last 28 days Meta may still restate (before step 3, so a
+//      final sync is not read again by the run that made it);
 //   1. campaigns, ad sets, ads (a changed status fires the triggers);
-//   2. daily metrics over a lookback window (Meta restates recent days);
+//   2. daily metrics over a lookback window (Meta restates recent days), as async reports where
+//      Meta finds a level too big, polled for INSIGHTS_REPORT_WAIT_SECONDS at most;
 //   3. the final syncs step 1 uncovered.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
-import { type FinalSyncReport, processFinalSyncs } from "./atomic-status-handler.ts";
+import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
+import { type FinalSyncReport, processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
+import { attributionTailReadEverySeconds, insightsReportWaitSeconds } from "./config.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
 import { metaError } from "./errors.ts";
-import { type DateRange, rangeEndingAt } from "./insights.ts";
+import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "./insights.ts";
 import { withLogContext } from "./log.ts";
-import { syncDailyMetrics } from "./metrics-sync.ts";
+import { type MetricsSyncCounts, syncDailyMetrics } from "./metrics-sync.ts";
 
 /** Meta restates up to 28 days back (attribution): the default window re-reads them all. */
 export const defaultMetricsLookbackDays = 28;
@@ -54,8 +59,9 @@ export type FacebookAdsSyncInput = z.infer<typeof FacebookAdsSyncBody>;
 export type AdsSyncReport = {
   adAccountId: string;
   finalSyncsOwed: FinalSyncReport;
+  attributionTails: TailReport;
   entities: EntitySyncCounts;
-  metrics: DateRange & { rows: number };
+  metrics: DateRange & MetricsSyncCounts;
   finalSyncsUncovered: FinalSyncReport;
 };
 
@@ -78,10 +84,20 @@ export function syncAdAccount(access: AdAccountAccess, range: DateRange): Promis
 }
 
 async function syncAccount(access: AdAccountAccess, range: DateRange): Promise<AdsSyncReport> {
+  const fetcher = metaMetricsFetcher(access.graph);
   const finalSyncs = () =>
-    processFinalSyncs({ adAccountId: access.id, access, lookbackDays: finalSyncLookbackDays });
+    processAllPendingFinalSyncs({
+      adAccountId: access.id,
+      fetcherFor: () => Promise.resolve(fetcher),
+      lookbackDays: finalSyncLookbackDays,
+    });
 
   const finalSyncsOwed = await finalSyncs();
+  const attributionTails = await readAttributionTails({
+    adAccountId: access.id,
+    fetcherFor: () => Promise.resolve(fetcher),
+    readEverySeconds: attributionTailReadEverySeconds(),
+  });
   const entities = await syncEntities(access);
   if (!entities.ok) {
     throw metaError(
@@ -89,15 +105,20 @@ async function syncAccount(access: AdAccountAccess, range: DateRange): Promise<A
       "Meta refused to list this account's campaigns, ad sets or ads",
     );
   }
-  const metrics = await syncDailyMetrics(access, range);
+  const metrics = await syncDailyMetrics(
+    access,
+    range,
+    Date.now() + insightsReportWaitSeconds() * 1000,
+  );
   if (!metrics.ok) throw metaError(metrics.error, "Meta refused this account's insights");
   const finalSyncsUncovered = await finalSyncs();
 
   return {
     adAccountId: access.platformAccountId,
     finalSyncsOwed,
+    attributionTails,
     entities: entities.data,
-    metrics: { ...range, rows: metrics.data },
+    metrics: { ...range, ...metrics.data },
     finalSyncsUncovered,
   };
 }

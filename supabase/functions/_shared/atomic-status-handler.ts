@@ -6,15 +6,24 @@
 // on the row, which stays pending for the next run. Every write names the run's claim token: when
 // another run took a row over after our claim expired, the database refuses (ADR02) and this run
 // leaves that row alone, having written nothing. A failure is recorded as one of adrail's error
-// codes and a message members may read (Meta's words, never a database error's text: that goes to
-// the log only, under an id the message names).
-import { type AdAccountAccess, adAccountById } from "./ad-account-access.ts";
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { type ErrorCode, metaErrorCode } from "./errors.ts";
-import type { GraphError } from "./graph-errors.ts";
-import { entityDailyMetrics, rangeEndingAt } from "./insights.ts";
+// codes and a message members may read (the platform's words, never a database error's text: that
+// goes to the log only, under an id the message names).
+//
+// The metrics come from a MetricsFetcher, one per platform, passed in by the caller: an account's
+// pending changes are read a fetcher's batch at a time (Meta: 50 per Graph request), accounts
+// concurrently.
+import { db, type EntityType, sqlState } from "./db.ts";
+import { rangeEndingAt } from "./insights.ts";
 import { log } from "./log.ts";
-import { retryRead } from "./retry.ts";
+import {
+  claimantWrite,
+  type ClaimedChange,
+  metricsUnread,
+  readClaimedChanges,
+} from "./metrics-batches.ts";
+import type { MetricData, MetricsFetcher, MetricsResult } from "./metrics-fetcher.ts";
+
+export type { MetricData, MetricsFetcher };
 
 export type FinalSyncOutcome = {
   logId: number;
@@ -38,44 +47,20 @@ export type FinalSyncReport = {
 };
 
 export type FinalSyncOptions = {
+  /** The metrics fetcher of an account (its internal id), for its platform. */
+  fetcherFor: (adAccountId: string) => Promise<MetricsFetcher>;
   /** Only this account's changes (its internal id); all accounts when absent. */
   adAccountId?: string;
   /** Days of metrics read up to the change, the day of the change included. */
   lookbackDays: number;
-  /** The account's Graph access when the caller already has it. */
-  access?: AdAccountAccess;
+  /** The most changes one run claims. */
   maxRows?: number;
+  /** Accounts read at once (each account's batches go one after another). */
+  concurrency?: number;
 };
 
-type ClaimedChange = {
-  id: string;
-  ad_account_id: string;
-  entity_type: string;
-  platform_entity_id: string;
-  created_at: Date;
-};
-
-/**
- * One write fenced on the claim token. ADR02 means another run owns the row now: it is logged
- * with the log id and answered false (stop, nothing was written), never thrown.
- */
-async function claimantWrite(
-  change: ClaimedChange,
-  worker: string,
-  write: () => Promise<unknown>,
-): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (sqlState(error) !== DbErrorCode.notClaimant) throw error;
-    log.warn("final sync claim lost: another run owns the row, nothing written", {
-      logId: Number(change.id),
-      worker,
-    });
-    return false;
-  }
-}
+/** A status-change log row owing a final sync, as claim_final_syncs hands it to a run. */
+export type PendingFinalSync = ClaimedChange;
 
 function claimLost(change: ClaimedChange): FinalSyncOutcome {
   return {
@@ -85,13 +70,6 @@ function claimLost(change: ClaimedChange): FinalSyncOutcome {
     claimLost: true,
   };
 }
-
-/** A failure as final_sync_error keeps it: an adrail error code, then a message safe to show. */
-const failure = (code: ErrorCode, message: string) => `${code}: ${message}`;
-
-/** Meta did not give the metrics (`what` happened): its error class and its own words. */
-const metricsUnread = (error: GraphError, what = "the entity's metrics could not be read") =>
-  failure(metaErrorCode(error), `${what} (${error.class}): ${error.message}`);
 
 /**
  * The database refused to save the metrics: the details go to the log under an id, and the row
@@ -106,7 +84,26 @@ function notSaved(change: ClaimedChange, worker: string, error: unknown): string
     sqlState: sqlState(error),
     error: error instanceof Error ? error.message : String(error),
   });
-  return failure("internal", `the metrics could not be saved (error id ${errorId}, in the log)`);
+  return `internal: the metrics could not be saved (error id ${errorId}, in the log)`;
+}
+
+/**
+ * Records one attempt's outcome on the row claimed by `worker` and releases the claim; false when
+ * another run holds the row now (nothing written).
+ */
+export async function markFinalSyncCompleted(
+  change: PendingFinalSync,
+  worker: string,
+  success: boolean,
+  error: string | null = null,
+): Promise<boolean> {
+  return await claimantWrite(
+    change,
+    worker,
+    "final sync",
+    () =>
+      db()`select public.mark_final_sync_completed(${change.id}, ${success}, ${error}, ${worker})`,
+  );
 }
 
 async function recordFailure(
@@ -114,12 +111,9 @@ async function recordFailure(
   worker: string,
   error: string,
 ): Promise<FinalSyncOutcome> {
-  const owned = await claimantWrite(
-    change,
-    worker,
-    () => db()`select public.mark_final_sync_completed(${change.id}, false, ${error}, ${worker})`,
-  );
-  return owned ? { ...describe(change), completed: false, error } : claimLost(change);
+  return await markFinalSyncCompleted(change, worker, false, error)
+    ? { ...describe(change), completed: false, error }
+    : claimLost(change);
 }
 
 function describe(change: ClaimedChange) {
@@ -130,81 +124,93 @@ function describe(change: ClaimedChange) {
   };
 }
 
-async function finalSync(
-  access: AdAccountAccess,
+/** Whether a change from `oldStatus` to `newStatus` owes a final sync (the triggers' rule, in SQL). */
+export async function requiresFinalSync(oldStatus: string, newStatus: string): Promise<boolean> {
+  const [{ required }] = await db()<{ required: boolean }[]>`
+    select public.requires_final_sync(${oldStatus}, ${newStatus}) as required`;
+  return required;
+}
+
+/** The account's status changes still owing a final sync, oldest first (claimed or not). */
+export async function getEntitiesNeedingFinalSync(
+  adAccountId: string,
+  entityType: EntityType | null = null,
+): Promise<PendingFinalSync[]> {
+  return await db()<PendingFinalSync[]>`
+    select id, ad_account_id, entity_type, platform_entity_id, created_at
+    from public.get_entities_needing_final_sync(${adAccountId}, ${entityType})`;
+}
+
+const metricsRequest = (change: ClaimedChange, lookbackDays: number) => ({
+  entityType: change.entity_type,
+  platformEntityId: change.platform_entity_id,
+  range: rangeEndingAt(change.created_at, lookbackDays),
+});
+
+/** Saves what the fetcher answered for one claimed change: its metrics, or the failure. */
+async function saveFinalSync(
   change: ClaimedChange,
   worker: string,
-  lookbackDays: number,
-) {
-  const metrics = await retryRead(() =>
-    entityDailyMetrics(
-      access.graph,
-      change.platform_entity_id,
-      rangeEndingAt(change.created_at, lookbackDays),
-    )
-  );
-  if (!metrics.ok) {
-    return {
-      outcome: await recordFailure(change, worker, metricsUnread(metrics.error)),
-      graphError: metrics.error,
-    };
-  }
+  metrics: MetricsResult,
+): Promise<FinalSyncOutcome> {
+  if (!metrics.ok) return await recordFailure(change, worker, metricsUnread(metrics.error));
   const sql = db();
   try {
     const owned = await claimantWrite(
       change,
       worker,
+      "final sync",
       () =>
         sql`select public.complete_final_sync(${change.id}, ${sql.json(metrics.data)}, ${worker})`,
     );
-    return {
-      outcome: owned
-        ? { ...describe(change), completed: true, days: metrics.data.length }
-        : claimLost(change),
-    };
+    return owned
+      ? { ...describe(change), completed: true, days: metrics.data.length }
+      : claimLost(change);
   } catch (error) {
-    return { outcome: await recordFailure(change, worker, notSaved(change, worker, error)) };
+    return await recordFailure(change, worker, notSaved(change, worker, error));
   }
 }
 
-export async function processFinalSyncs(options: FinalSyncOptions): Promise<FinalSyncReport> {
+/** One claimed change, read on its own and saved (claimed by `worker`). */
+export async function processFinalSyncForEntity(
+  fetcher: MetricsFetcher,
+  change: PendingFinalSync,
+  worker: string,
+  lookbackDays: number,
+): Promise<FinalSyncOutcome> {
+  const [metrics] = await fetcher.fetch([metricsRequest(change, lookbackDays)]);
+  return await saveFinalSync(change, worker, metrics);
+}
+
+/** Claims the pending final syncs (one account's, or all) and processes them, accounts at once. */
+export async function processAllPendingFinalSyncs(
+  options: FinalSyncOptions,
+): Promise<FinalSyncReport> {
   const worker = `final-sync:${crypto.randomUUID()}`;
   const changes = await db()<ClaimedChange[]>`
     select id, ad_account_id, entity_type, platform_entity_id, created_at
     from public.claim_final_syncs(${worker}, ${options.adAccountId ?? null}, ${
-    options.maxRows ?? 500
+    options.maxRows ?? 1000
   })`;
 
-  const byAccount = Map.groupBy(changes, (change) => change.ad_account_id);
-  const outcomes: FinalSyncOutcome[] = [];
-  for (const [accountId, accountChanges] of byAccount) {
-    const access = options.access?.id === accountId
-      ? options.access
-      : await adAccountById(accountId);
-    for (const [index, change] of accountChanges.entries()) {
-      const { outcome, graphError } = await finalSync(access, change, worker, options.lookbackDays);
-      outcomes.push(outcome);
-      if (graphError?.class === "RATE_LIMIT") {
-        // Every further call to this account would be refused too: leave the rest for later.
-        for (const waiting of accountChanges.slice(index + 1)) {
-          outcomes.push(
-            await recordFailure(
-              waiting,
-              worker,
-              metricsUnread(graphError, "not attempted: Meta rate-limited the account"),
-            ),
-          );
-        }
-        break;
-      }
-    }
-  }
+  const { outcomes, accounts } = await readClaimedChanges(changes, {
+    fetcherFor: options.fetcherFor,
+    concurrency: options.concurrency ?? 4,
+    request: (change) => metricsRequest(change, options.lookbackDays),
+    save: (change, metrics) => saveFinalSync(change, worker, metrics),
+    notRead: (change, error) =>
+      recordFailure(
+        change,
+        worker,
+        metricsUnread(error, "not attempted: the platform rate-limited the account"),
+      ),
+  });
   const report = {
     claimed: changes.length,
     completed: outcomes.filter((o) => o.completed).length,
     failed: outcomes.filter((o) => !o.completed).length,
     metricDays: outcomes.reduce((sum, o) => sum + (o.days ?? 0), 0),
-    accounts: byAccount.size,
+    accounts,
     outcomes,
   };
   if (report.claimed > 0) {

@@ -176,3 +176,37 @@ export function cronSecret(): string | undefined {
   maskSecrets(secret);
   return secret;
 }
+
+/** The default of ATTRIBUTION_TAIL_READ_EVERY_SECONDS: four re-reads a day at most. */
+export const defaultAttributionTailReadEverySeconds = 6 * 3600;
+
+/**
+ * How often a stopped entity's metrics are re-read in its 28-day attribution tail, at most
+ * (ATTRIBUTION_TAIL_READ_EVERY_SECONDS; 0 re-reads on every sync).
+ */
+export function attributionTailReadEverySeconds(): number {
+  const value = Deno.env.get("ATTRIBUTION_TAIL_READ_EVERY_SECONDS");
+  if (value === undefined || value === "") return defaultAttributionTailReadEverySeconds;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 0) {
+    throw new ConfigError("ATTRIBUTION_TAIL_READ_EVERY_SECONDS", "malformed");
+  }
+  return seconds;
+}
+
+/** The default of INSIGHTS_REPORT_WAIT_SECONDS. */
+export const defaultInsightsReportWaitSeconds = 20;
+
+/**
+ * How long one sync polls Meta's async insights reports before leaving them to the next sync
+ * (INSIGHTS_REPORT_WAIT_SECONDS): well inside the edge function's wall-clock limit.
+ */
+export function insightsReportWaitSeconds(): number {
+  const value = Deno.env.get("INSIGHTS_REPORT_WAIT_SECONDS");
+  if (value === undefined || value === "") return defaultInsightsReportWaitSeconds;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new ConfigError("INSIGHTS_REPORT_WAIT_SECONDS", "malformed");
+  }
+  return seconds;
+}

@@ -53,6 +53,8 @@ export const DbErrorCode = {
   lastOwner: "ADR08",
   /** An abuse limit reached (public.adrail_limits); DETAIL holds {action, scope, quota}. */
   limitReached: "ADR09",
+  /** A status change without an open attribution tail (not final-synced yet, settled, superseded). */
+  noOpenTail: "ADR15",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 

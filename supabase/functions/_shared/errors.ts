@@ -75,7 +75,9 @@ export function metaUnavailable(error: GraphError, message: string): AdrailError
 }
 
 /** `meta_rejected` when Meta refused for good (a PERMANENT error), else `meta_unavailable`. */
-export function metaErrorCode(error: GraphError): "meta_rejected" | "meta_unavailable" {
+export function metaErrorCode(
+  error: Pick<GraphError, "class">,
+): "meta_rejected" | "meta_unavailable" {
   return error.class === "PERMANENT" ? "meta_rejected" : "meta_unavailable";
 }
 

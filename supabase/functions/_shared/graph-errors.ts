@@ -27,6 +27,16 @@ export function isMissingObject(error: GraphError): boolean {
   return error.code === 100 && error.subcode === 33;
 }
 
+/**
+ * Meta refusing a synchronous insights read as too large: code 100 subcode 1487534, or the
+ * generic code 1 with "reduce the amount of data" (its only sign, in older answers). The read
+ * must run as an async report instead.
+ */
+export function isTooMuchData(error: GraphError): boolean {
+  return (error.code === 100 && error.subcode === 1487534) ||
+    (error.code === 1 && /reduce the amount of data/i.test(error.message));
+}
+
 /** Meta's error object, as found under `error` in a failed answer's body. */
 export type GraphErrorBody = {
   message?: string;

@@ -1,10 +1,11 @@
 // Daily metrics of a whole ad account over a window, at campaign, ad set and ad level, deleted
-// and archived entities included; upserted in one statement, so restated days are overwritten.
+// and archived entities included; upserted in one statement, so restated days are overwritten. A
+// level too big for a synchronous read runs as an async report; one not finished by the deadline
+// is left to the account's next sync (pendingReports).
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { db, type EntityType } from "./db.ts";
 import type { GraphResult } from "./graph-errors.ts";
 import { accountDailyMetrics, type DateRange, type EntityDailyMetrics } from "./insights.ts";
-import { retryRead } from "./retry.ts";
 
 const entityTypes: EntityType[] = ["campaign", "ad_set", "ad"];
 
@@ -17,21 +18,29 @@ function metricRows(metrics: EntityDailyMetrics[]) {
   }));
 }
 
-/** Returns how many daily rows were written. */
+export type MetricsSyncCounts = {
+  /** Daily rows written. */
+  rows: number;
+  /** Levels whose report run was still running at the deadline: the next sync reads them. */
+  pendingReports: EntityType[];
+};
+
+/** `deadline` (epoch ms) bounds the polling of async reports. */
 export async function syncDailyMetrics(
   account: AdAccountAccess,
   range: DateRange,
-): Promise<GraphResult<number>> {
+  deadline: number,
+): Promise<GraphResult<MetricsSyncCounts>> {
   const metrics: EntityDailyMetrics[] = [];
+  const pendingReports: EntityType[] = [];
   for (const entityType of entityTypes) {
-    const read = await retryRead(() =>
-      accountDailyMetrics(account.graph, account.platformAccountId, entityType, range)
-    );
+    const read = await accountDailyMetrics(account, entityType, range, deadline);
     if (!read.ok) return read;
-    metrics.push(...read.data);
+    if (read.data.status === "read") metrics.push(...read.data.metrics);
+    else pendingReports.push(entityType);
   }
   const sql = db();
   const [{ written }] = await sql<{ written: number }[]>`
     select public.upsert_daily_metrics(${account.id}, ${sql.json(metricRows(metrics))}) as written`;
-  return { ok: true, data: written };
+  return { ok: true, data: { rows: written, pendingReports } };
 }

@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(126);
+select plan(162);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -25,7 +25,13 @@ insert into fg_service_only values
   (16, 'record_slot_verification', '{bigint,text,bigint[],bigint[]}', $$ select public.record_slot_verification(-1, 'client', '{}', '{}') $$),
   (17, 'mark_slots_rolled_back', '{bigint,text,bigint[]}', $$ select public.mark_slots_rolled_back(-1, 'client', '{}') $$),
   (18, 'decide_job_rollback', '{bigint,boolean}', $$ select public.decide_job_rollback(-1, true) $$),
-  (19, 'request_job_verification', '{bigint}', $$ select public.request_job_verification(-1) $$);
+  (19, 'request_job_verification', '{bigint}', $$ select public.request_job_verification(-1) $$),
+  (20, 'claim_attribution_tails', '{text,uuid,integer,integer,integer,"timestamp with time zone"}', $$ select public.claim_attribution_tails('client') $$),
+  (21, 'record_attribution_tail_read', '{bigint,jsonb,text}', $$ select public.record_attribution_tail_read(-1, '[]', 'client') $$),
+  (22, 'release_attribution_tail', '{bigint,text,text}', $$ select public.release_attribution_tail(-1, null, 'client') $$),
+  (23, 'record_insights_report_run', '{uuid,text,date,date,text}', $$ select public.record_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02', 'x') $$),
+  (24, 'pending_insights_report_run', '{uuid,text,date,date}', $$ select public.pending_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02') $$),
+  (25, 'forget_insights_report_run', '{uuid,text}', $$ select public.forget_insights_report_run(gen_random_uuid(), 'x') $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

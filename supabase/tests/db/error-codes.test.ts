@@ -109,6 +109,19 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
         ),
         DbErrorCode.retryBudgetExhausted,
       );
+      await tx`
+        insert into public.ads (ad_account_id, platform_ad_id, name, status)
+        values (${account.id}, ${`codes-ad-${job.id}`}, 'ad', 'ACTIVE')`;
+      await tx`update public.ads set status = 'PAUSED' where ad_account_id = ${account.id}`;
+      const [change] = await tx`
+        select id from public.ad_status_change_log where ad_account_id = ${account.id}`;
+      assert.equal(
+        await stateOf(
+          attempt(() => tx`select public.record_attribution_tail_read(${change.id}, '[]', null)`),
+        ),
+        DbErrorCode.noOpenTail,
+        "no tail before the final sync is done",
+      );
       throw new Error("rollback");
     }).catch((error) => {
       if (error.message !== "rollback") throw error;

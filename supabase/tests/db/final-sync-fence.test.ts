@@ -1,17 +1,19 @@
 // Final-sync writes are fenced on the claimant, seen from two worker connections: worker A claims a
 // final sync with a short lease, the lease runs out, worker B claims the row; A's writes
 // (complete_final_sync, mark_final_sync_completed with its token) are refused with ADR02 and
-// write nothing, B's complete_final_sync succeeds. Then the same through processFinalSyncs (the
-// functions' code, Graph stubbed): a row taken over while the run read its metrics is left alone
+// write nothing, B's complete_final_sync succeeds. Then the same through processAllPendingFinalSyncs
+// (the functions' code, metrics from an in-test fetcher): a row taken over while the run read its metrics is left alone
 // (logged, reported as claimLost, never thrown), the run's other row is completed.
 //
 // Runs against $DATABASE_URL; seeds its own auth user and ad account (ids unique to this run),
 // never assumes empty tables, and deletes what it made.
 import postgres from "postgres";
 import assert from "node:assert/strict";
-import { processFinalSyncs } from "../../functions/_shared/atomic-status-handler.ts";
+import {
+  type MetricsFetcher,
+  processAllPendingFinalSyncs,
+} from "../../functions/_shared/atomic-status-handler.ts";
 import { closeDb } from "../../functions/_shared/db.ts";
-import type { GraphClient } from "../../functions/_shared/graph-client.ts";
 
 const url = Deno.env.get("DATABASE_URL");
 
@@ -146,7 +148,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "processFinalSyncs: a row another run took over mid-run is left alone, not thrown",
+  name:
+    "processAllPendingFinalSyncs: a row another run took over mid-run is left alone, not thrown",
   ignore: !url,
   async fn() {
     const other = connect("final-sync-other");
@@ -168,25 +171,36 @@ Deno.test({
         values (${account.id}, ${lostAd}, 'lost', 'ACTIVE'), (${account.id}, ${keptAd}, 'kept', 'ACTIVE')`;
       await other`update public.ads set status = 'PAUSED' where ad_account_id = ${account.id}`;
 
-      // Meta, stubbed: while the run reads lostAd's metrics, its claim on that row runs out and
-      // another run takes the row over.
-      const graph = {
-        getAll: async (path: string) => {
-          if (path === `/${lostAd}/insights`) {
-            await other`
-              update public.ad_status_change_log set locked_until = now() - interval '1 second'
-              where ad_account_id = ${account.id} and platform_entity_id = ${lostAd}`;
-            const taken = await other`
-              select platform_entity_id from public.claim_final_syncs(${`other-${runId}`}, ${account.id})`;
-            assert.deepEqual(taken.map((r) => r.platform_entity_id), [lostAd]);
-          }
-          return { ok: true, data: [{ date_start: "2026-11-20", impressions: "7" }] };
+      // The platform, in the test: while the run reads the metrics, its claim on lostAd's row
+      // runs out and another run takes the row over.
+      const fetcher: MetricsFetcher = {
+        platform: "facebook",
+        batchSize: 50,
+        fetch: async (requests) => {
+          await other`
+            update public.ad_status_change_log set locked_until = now() - interval '1 second'
+            where ad_account_id = ${account.id} and platform_entity_id = ${lostAd}`;
+          const taken = await other`
+            select platform_entity_id from public.claim_final_syncs(${`other-${runId}`}, ${account.id})`;
+          assert.deepEqual(taken.map((r) => r.platform_entity_id), [lostAd]);
+          return requests.map(() => ({
+            ok: true,
+            data: [{
+              date: "2026-11-20",
+              impressions: 7,
+              clicks: 0,
+              spend: 0,
+              reach: 0,
+              conversions: 0,
+              actions: [],
+            }],
+          }));
         },
-      } as unknown as GraphClient;
+      };
 
-      const report = await processFinalSyncs({
+      const report = await processAllPendingFinalSyncs({
         adAccountId: account.id,
-        access: { id: account.id, platformAccountId: `act_${runId}`, graph },
+        fetcherFor: () => Promise.resolve(fetcher),
         lookbackDays: 7,
       });
       assert.equal(report.claimed, 2);
