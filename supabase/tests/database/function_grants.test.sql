@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(126);
+select plan(144);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -24,8 +24,11 @@ insert into fg_service_only values
   (15, 'record_slot_outcomes', '{bigint,text,jsonb}', $$ select public.record_slot_outcomes(-1, 'client', '[]') $$),
   (16, 'record_slot_verification', '{bigint,text,bigint[],bigint[]}', $$ select public.record_slot_verification(-1, 'client', '{}', '{}') $$),
   (17, 'mark_slots_rolled_back', '{bigint,text,bigint[]}', $$ select public.mark_slots_rolled_back(-1, 'client', '{}') $$),
-  (18, 'decide_job_rollback', '{bigint,boolean}', $$ select public.decide_job_rollback(-1, true) $$),
-  (19, 'request_job_verification', '{bigint}', $$ select public.request_job_verification(-1) $$);
+  (18, 'decide_job_rollback', '{bigint,uuid,boolean}', $$ select public.decide_job_rollback(-1, gen_random_uuid(), true) $$),
+  (19, 'request_job_verification', '{bigint,uuid}', $$ select public.request_job_verification(-1, gen_random_uuid()) $$),
+  (20, 'set_ad_account_settings', '{uuid,uuid,boolean,bigint}', $$ select public.set_ad_account_settings(gen_random_uuid(), gen_random_uuid(), true, null) $$),
+  (21, 'approve_campaign_creation_job', '{bigint,uuid}', $$ select public.approve_campaign_creation_job(-1, gen_random_uuid()) $$),
+  (22, 'reject_campaign_creation_job', '{bigint,uuid,text}', $$ select public.reject_campaign_creation_job(-1, gen_random_uuid(), 'no') $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------
@@ -101,8 +104,8 @@ select is_empty(
   'no function in public (reachable through the API) is security definer');
 select set_eq(
   $$ select p.proname::text from pg_proc p where p.pronamespace = 'private'::regnamespace and p.prosecdef $$,
-  $$ values ('current_user_ad_account_ids') $$,
-  'the only security definer function is private.current_user_ad_account_ids (read by the policies)');
+  $$ values ('current_user_ad_account_ids'), ('enforce_state_transition'), ('enforce_launch_approval') $$,
+  'the only security definer functions are private.current_user_ad_account_ids (read by the policies) and the two triggers that read roles whoever writes a job');
 
 select * from finish();
 rollback;
