@@ -140,6 +140,7 @@ $$;
 comment on function private.lock_account_budget(uuid) is
   'Serializes budget changes of the ad account until the transaction ends and returns its reserved balance (the last ledger entry''s balance_after; public.budget_invariant_violations checks it is the sum).';
 revoke execute on function private.lock_account_budget(uuid) from public, anon, authenticated;
+grant execute on function private.lock_account_budget(uuid) to service_role;
 
 create or replace function private.launch_daily_budget(request jsonb, ad_sets integer) returns bigint
 language sql immutable
@@ -153,6 +154,7 @@ $$;
 comment on function private.launch_daily_budget(jsonb, integer) is
   'The daily budget a launch spends: its ad sets times the ad set template''s daily_budget (minor units, as Meta takes it); 0 without one.';
 revoke execute on function private.launch_daily_budget(jsonb, integer) from public, anon, authenticated;
+grant execute on function private.launch_daily_budget(jsonb, integer) to service_role;
 
 create or replace function private.reserve_job_budget(
   job public.campaign_creation_jobs,
@@ -185,6 +187,7 @@ $$;
 comment on function private.reserve_job_budget(public.campaign_creation_jobs, uuid) is
   'Reserves the job''s daily budget in the ledger, serialized per account; ADR10 (DETAIL {cap, reserved, requested}) when it would take the account over its cap. A second reservation of a job violates budget_ledger_one_entry_per_job.';
 revoke execute on function private.reserve_job_budget(public.campaign_creation_jobs, uuid) from public, anon, authenticated;
+grant execute on function private.reserve_job_budget(public.campaign_creation_jobs, uuid) to service_role;
 
 create or replace function private.release_job_budget(job_id bigint, ad_account_id uuid, reason text)
 returns void
@@ -209,6 +212,7 @@ $$;
 comment on function private.release_job_budget(bigint, uuid, text) is
   'Releases the job''s reservation, if it holds one not released yet (a no-op otherwise).';
 revoke execute on function private.release_job_budget(bigint, uuid, text) from public, anon, authenticated;
+grant execute on function private.release_job_budget(bigint, uuid, text) to service_role;
 
 create or replace function private.release_budget_when_nothing_live() returns trigger
 language plpgsql
@@ -247,6 +251,7 @@ $$;
 comment on function private.launch_needs_approval(uuid, uuid) is
   'Whether a launch by the user waits for approval: the account requires approval and the user''s role may not approve.';
 revoke execute on function private.launch_needs_approval(uuid, uuid) from public, anon, authenticated;
+grant execute on function private.launch_needs_approval(uuid, uuid) to service_role;
 
 create or replace function private.enforce_launch_approval() returns trigger
 language plpgsql security definer
@@ -401,6 +406,7 @@ $$;
 comment on function private.job_for_decision(bigint, uuid) is
   'Locks the job for an approval decision by acting_user: ADR04 when there is none or the user may not read its account, ADR06 when their role may not approve.';
 revoke execute on function private.job_for_decision(bigint, uuid) from public, anon, authenticated;
+grant execute on function private.job_for_decision(bigint, uuid) to service_role;
 
 create or replace function private.decision_conflict(
   job public.campaign_creation_jobs,
@@ -421,6 +427,7 @@ $$;
 comment on function private.decision_conflict(public.campaign_creation_jobs, public.campaign_creation_job_decisions, text) is
   'Raises ADR11 (DETAIL {status, decision}): the job cannot take the wanted decision in its current state.';
 revoke execute on function private.decision_conflict(public.campaign_creation_jobs, public.campaign_creation_job_decisions, text) from public, anon, authenticated;
+grant execute on function private.decision_conflict(public.campaign_creation_jobs, public.campaign_creation_job_decisions, text) to service_role;
 
 create or replace function public.approve_campaign_creation_job(job_id bigint, acting_user uuid)
 returns table (job public.campaign_creation_jobs, replayed boolean)
