@@ -450,7 +450,6 @@ begin
     perform private.decision_conflict(found_job, decision, 'approved');
   end if;
 
-  perform private.reserve_job_budget(found_job, acting_user);
   insert into public.campaign_creation_job_decisions (job_id, decision, decided_by)
   values (job_id, 'approved', acting_user);
   perform private.set_acting_user(acting_user);
@@ -458,6 +457,9 @@ begin
   where j.id = approve_campaign_creation_job.job_id
   returning j.* into found_job;
   perform private.set_acting_user(null);
+  -- Last: the account's budget stays locked from here to the commit, so approvals of the
+  -- account's other launches wait as little as possible. Over the cap, all of it is undone.
+  perform private.reserve_job_budget(found_job, acting_user);
   return query select found_job, false;
 end;
 $$;

@@ -386,14 +386,15 @@ function decisionRefusal(error: unknown, jobId: number): unknown {
  * An approver's decision on a launch awaiting approval, in one transaction (the database's
  * approve_ or reject_campaign_creation_job): approving reserves the launch's budget and makes the
  * job due for the worker. The same decision again replays it (replayed: true); the other one is
- * approval_conflict with the job's status and decision.
+ * approval_conflict with the job's status and decision. The progress is read once the decision
+ * is committed: the account's budget stays locked only for the decision itself.
  */
 export async function decideApproval(
   userId: string,
   jobId: number,
   decision: { approve: true } | { approve: false; reason: string },
 ): Promise<DecisionAnswer> {
-  return await db().begin(async (sql) => {
+  const replayed = await db().begin(async (sql) => {
     const [job] = await sql<{ ad_account_id: string }[]>`
       select ad_account_id from public.job_for_member(${userId}, ${jobId}, 'read')`.catch(
       (error) => {
@@ -401,7 +402,7 @@ export async function decideApproval(
       },
     );
     await takeQuota("job_action", { adAccountId: job.ad_account_id }, 1, sql);
-    const [{ replayed }] = await (decision.approve
+    const [answer] = await (decision.approve
       ? sql<{ replayed: boolean }[]>`
           select replayed from public.approve_campaign_creation_job(${jobId}, ${userId})`
       : sql<{ replayed: boolean }[]>`
@@ -409,6 +410,7 @@ export async function decideApproval(
       .catch((error) => {
         throw decisionRefusal(error, jobId);
       });
-    return { ...await progressOfJob(sql, jobId), replayed };
+    return answer.replayed;
   });
+  return { ...await db().begin((sql) => progressOfJob(sql, jobId)), replayed };
 }
