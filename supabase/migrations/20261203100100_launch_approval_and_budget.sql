@@ -566,3 +566,11 @@ where (j.approval_required and j.status <> 'awaiting_approval' and d.decision is
 comment on view public.budget_invariant_violations is
   'Must always be empty: every approved job has exactly one reservation; no job has two reservations or two releases; a release matches its reservation; each account''s reserved balance equals the sum of its ledger and stays within its cap; no launch needing approval started without it, and no rejected launch started. The safety net reports any row as an alarm.';
 revoke select on public.budget_invariant_violations from anon;
+
+alter table public.pre_creation_verifications
+  add column if not exists spend_cap bigint,
+  add column if not exists amount_spent bigint;
+comment on column public.pre_creation_verifications.spend_cap is
+  'The spending limit Meta reported on the account (minor units; 0 = none); a launch is refused once amount_spent reaches it.';
+comment on column public.pre_creation_verifications.amount_spent is
+  'What Meta reported the account has spent against its spend_cap (minor units).';

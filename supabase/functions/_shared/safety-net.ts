@@ -1,8 +1,11 @@
-// The safety net, weekly and by hand: every final sync still owed, across all accounts, and the
-// creation jobs whose worker died holding the lease.
+// The safety net, weekly and by hand: every final sync still owed, across all accounts, the
+// creation jobs whose worker died holding the lease, and the budget invariants
+// (public.budget_invariant_violations, which must be empty: any row is an alarm, answered and
+// logged).
 import { z } from "zod";
 import { processFinalSyncs } from "./atomic-status-handler.ts";
 import { db } from "./db.ts";
+import { log } from "./log.ts";
 
 export const SafetyNetBody = z.object({
   lookbackDays: z.number().int().min(1).max(90).optional(),
@@ -17,7 +20,25 @@ export type SafetyNetReport = {
   totalMetrics: number;
   failedEntities: number;
   recoveredJobs: number;
+  /** Rows of public.budget_invariant_violations: each a broken budget invariant. */
+  budgetAlarms: BudgetAlarm[];
 };
+
+/** A budget invariant found broken (public.budget_invariant_violations). */
+export type BudgetAlarm = {
+  invariant: string;
+  adAccountId: string | null;
+  jobId: number | null;
+  detail: string;
+};
+
+async function budgetAlarms(): Promise<BudgetAlarm[]> {
+  const alarms = await db()<BudgetAlarm[]>`
+    select invariant, ad_account_id as "adAccountId", job_id::int as "jobId", detail
+    from public.budget_invariant_violations`;
+  for (const alarm of alarms) log.error("budget invariant violated", alarm);
+  return [...alarms];
+}
 
 export async function runSafetyNet(
   lookbackDays = defaultSafetyNetLookbackDays,
@@ -25,12 +46,14 @@ export async function runSafetyNet(
   const finalSyncs = await processFinalSyncs({ lookbackDays });
   const [{ recovered }] = await db()<{ recovered: number }[]>`
     select public.recover_stalled_creation_jobs() as recovered`;
+  const alarms = await budgetAlarms();
   return {
-    success: finalSyncs.failed === 0,
+    success: finalSyncs.failed === 0 && alarms.length === 0,
     accountsProcessed: finalSyncs.accounts,
     totalEntities: finalSyncs.completed,
     totalMetrics: finalSyncs.metricDays,
     failedEntities: finalSyncs.failed,
     recoveredJobs: recovered,
+    budgetAlarms: alarms,
   };
 }

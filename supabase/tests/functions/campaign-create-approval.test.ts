@@ -5,9 +5,11 @@
 // 20 reserve exactly 20 (latencies printed); a rolled-back launch releases its reservation. After
 // each scenario the budget invariants hold (public.budget_invariant_violations is empty).
 import assert from "node:assert/strict";
-import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
+import { localCronSecret, signLocalUserJwt } from "../../../dev/lib/local-env.ts";
 import type { JobProgress } from "../../functions/_shared/campaign-jobs.ts";
 import {
+  accountToken,
+  activeAccount,
   adSetTemplate,
   assertExactly,
   launchBody,
@@ -34,6 +36,15 @@ async function as(stack: TestStack, userId: string) {
     reject: (jobId: number, reason: string) =>
       callFunction(stack, bearer, `campaign-create/jobs/${jobId}/reject`, { body: { reason } }),
   };
+}
+
+async function safetyNet(stack: TestStack) {
+  const response = await fetch(`${stack.functions.url}/functions/v1/safety-net`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "x-cron-secret": localCronSecret },
+    body: "{}",
+  });
+  return { status: response.status, body: await response.json() };
 }
 
 async function invariantViolations(stack: TestStack) {
@@ -122,6 +133,29 @@ testWithStack("launch approval and the budget guard", async (t, stack) => {
     });
     assert.deepEqual(job.body.budget, { reserved: null, released: false });
     assert.deepEqual(await objectsOnMeta(stack, team.act), [], "nothing was sent to Meta");
+  });
+
+  await t.step("the safety net reports a broken budget invariant as an alarm", async () => {
+    const clean = await safetyNet(stack);
+    assert.equal(clean.status, 200, JSON.stringify(clean.body));
+    assert.deepEqual(clean.body.budgetAlarms, []);
+    // A launch recorded approved that never reserved its budget: undone right after.
+    const jobId = await waiting("Alarm");
+    await stack.sql`
+      insert into public.campaign_creation_job_decisions (job_id, decision, decided_by)
+      values (${jobId}, 'approved', ${approver})`;
+    try {
+      const alarmed = await safetyNet(stack);
+      assert.equal(alarmed.body.success, false);
+      assert.deepEqual(
+        (alarmed.body.budgetAlarms as { invariant: string; jobId: number }[])
+          .filter((alarm) => alarm.jobId === jobId).map((alarm) => alarm.invariant).toSorted(),
+        ["approved job without exactly one reservation", "launch started without its approval"],
+      );
+    } finally {
+      await stack.sql`delete from public.campaign_creation_job_decisions where job_id = ${jobId}`;
+    }
+    assert.deepEqual((await safetyNet(stack)).body.budgetAlarms, []);
   });
 
   await t.step("the requester, a viewer and a non-member cannot approve", async () => {
@@ -246,6 +280,38 @@ testWithStack("launch approval and the budget guard", async (t, stack) => {
     assert.equal(live.filter((o) => o.type === "campaign").length, 20, "20 launches ran");
     assert.deepEqual([...await invariantViolations(stack)], []);
   });
+
+  await t.step(
+    "an account at its spending limit on Meta is refused before anything is created",
+    async () => {
+      const meta = await activeAccount(stack, owner);
+      const token = await accountToken(stack, meta.id);
+      const capAt = async (spendCap: number) =>
+        (await stack.sim("/__sim/accounts", { id: meta.id, token, spendCap }) as {
+          amountSpent: number;
+        }).amountSpent;
+      const spent = await capAt(1);
+      assert.ok(spent > 0, "five days of delivery spent something");
+      const refused = await asOwner.launch(launchBody(meta.id, "Over Meta's cap", 1, 0));
+      assert.equal(refused.status, 422, JSON.stringify(refused.body));
+      assert.match(
+        JSON.stringify(refused.body.reasons),
+        /the ad account has reached its spending limit on Meta \(spend_cap 1, amount_spent [0-9]+\)/,
+      );
+      await capAt(spent + budgetPerLaunch / 2);
+      const warned = await asOwner.launch(
+        launchBody(meta.id, "Near Meta's cap", 1, 0, { dryRun: true }),
+      );
+      assert.equal(warned.status, 202, JSON.stringify(warned.body));
+      assert.match(
+        JSON.stringify(warned.body.warnings),
+        new RegExp(
+          `spending limit on Meta leaves [0-9]+, less than the launch's daily budget of ${budgetPerLaunch}`,
+        ),
+      );
+      assert.equal(await stack.jobSettled(warned.body.jobId as number), "completed");
+    },
+  );
 
   await t.step("a rolled-back launch releases its reservation", async () => {
     const [{ reserved: before }] = await stack.sql`
