@@ -26,7 +26,12 @@ const IdempotencyKey = z.string().min(1).max(200).regex(
 const RollbackBody = z.object({ confirm: z.boolean() }).strict();
 /** A verify request or an approval carries nothing: no body, or `{}`. */
 const EmptyBody = z.object({}).strict();
-const RejectBody = z.object({ reason: z.string().trim().min(1).max(1000) }).strict();
+const RejectBody = z.object({
+  reason: z.string().trim().min(1).max(1000).refine(
+    (text) => !text.includes("\u0000") && text.isWellFormed(),
+    "may not contain U+0000 or an unpaired surrogate",
+  ),
+}).strict();
 
 function idempotencyKey(req: Request): string | undefined {
   const key = req.headers.get("Idempotency-Key");

@@ -13,7 +13,6 @@ import {
   adSetTemplate,
   assertExactly,
   launchBody,
-  launched,
   objectsOnMeta,
 } from "../_support/launches.ts";
 import { accountIdOf, type LimitAction, setLimit } from "../_support/limits.ts";
