@@ -112,6 +112,7 @@ end;
 $$;
 comment on function private.enforce_state_transition() is
   'Trigger: rejects (ADR01) any status change, or initial status, not listed in private.state_transitions for tg_argv[0]; for jobs, also one its actor may not make (ADR06: a worker''s move with an acting member, a member''s without one or by a role that does not allow it; ADR12: approving one''s own launch). The acting member is the requester for an insert, else adrail.acting_user. Security definer so that it reads the roles whoever writes (a client''s write is then refused by row-level security).';
+revoke execute on function private.enforce_state_transition() from public, anon, authenticated;
 
 -- The member-facing moves name their member (the trigger checks the role).
 drop function if exists public.decide_job_rollback(bigint, boolean);

@@ -53,7 +53,8 @@ Deno.serve(serveJson("campaign-create", async (req) => {
     await takeQuota("launch", { userId: user.id });
     const key = idempotencyKey(req);
     const launch = await launchCampaign(user.id, await parseJsonBody(req, CampaignCreateBody), key);
-    if (!launch.replayed) startWorkerInBackground();
+    // A launch awaiting approval has nothing for a worker until it is approved.
+    if (!launch.replayed && launch.status !== "awaiting_approval") startWorkerInBackground();
     return json(202, launch);
   }
   const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify|\/approve|\/reject)?$/);
