@@ -236,7 +236,8 @@ revoke execute on function private.release_budget_when_nothing_live() from publi
 drop trigger if exists campaign_creation_jobs_release_budget on public.campaign_creation_jobs;
 create trigger campaign_creation_jobs_release_budget
   after update of status on public.campaign_creation_jobs
-  for each row when (old.status is distinct from new.status)
+  for each row when (old.status is distinct from new.status
+                     and new.status in ('rolled_back', 'rejected', 'completed', 'failed'))
   execute function private.release_budget_when_nothing_live();
 
 create or replace function private.launch_needs_approval(ad_account_id uuid, user_id uuid)
