@@ -22,6 +22,7 @@ export const accountActions = [
   "approve",
   "manage_members",
   "manage_token",
+  "manage_settings",
 ] as const;
 export type AccountAction = (typeof accountActions)[number];
 

@@ -1,6 +1,8 @@
 // The user's side of bulk launches: start one (verification, then the job and all its slots in
-// one transaction), follow its progress, answer a rollback confirmation, ask for a re-check.
-// The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer answers them.
+// one transaction, its budget reserved or the job left awaiting approval), follow its progress,
+// approve or reject a launch awaiting approval, answer a rollback confirmation, ask for a
+// re-check. The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer
+// answers them.
 import { accessRefusal, adAccountForMember } from "./ad-account-access.ts";
 import type { JobStatus } from "./creation/job-states.ts";
 import { type CampaignCreateRequest, requestedEntities, requestHash } from "./creation-request.ts";
@@ -19,7 +21,20 @@ export type LaunchAnswer = {
 /** An object on Meta, as a job knows it. */
 export type JobObject = { type: EntityType; id: string };
 
-/** A job's progress: what GET .../jobs/:id, rollback and verify answer (docs/contract.md). */
+/** The approver's decision on a launch that waited for approval. */
+export type ApprovalState = {
+  /** The launch waited for approval (its account requires it, its requester may not approve). */
+  required: boolean;
+  decision: "approved" | "rejected" | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+};
+
+/** The launch's daily budget in the account's ledger (minor units); null before it is reserved. */
+export type BudgetState = { reserved: number | null; released: boolean };
+
+/** A job's progress: what GET .../jobs/:id, rollback, verify, approve and reject answer (docs/contract.md). */
 export type JobProgress = {
   jobId: number;
   status: JobStatus;
@@ -42,6 +57,8 @@ export type JobProgress = {
     at: string | null;
   };
   lastError: string | null;
+  approval: ApprovalState;
+  budget: BudgetState;
   /** Objects still live on Meta although the job will not complete; [] otherwise. */
   liveEntities: JobObject[];
   /** Why the rollback cannot proceed, while the job is rollback_blocked; else null. */
@@ -125,8 +142,25 @@ export async function launchCampaign(
     return { jobId: job.id, status: job.status, replayed: false, warnings: verification.warnings };
   } catch (error) {
     if (sqlState(error) === DbErrorCode.idempotencyConflict) throw conflict(idempotencyKey!);
-    throw activeJobsRefusal(error);
+    throw budgetRefusal(error) ?? activeJobsRefusal(error);
   }
+}
+
+/** ADR10 as an answer: the launch's daily budget does not fit under the account's cap. */
+function budgetRefusal(error: unknown): AdrailError | undefined {
+  if (sqlState(error) !== DbErrorCode.budgetCapExceeded) return undefined;
+  const budget = JSON.parse((error as { detail: string }).detail) as {
+    cap: number;
+    reserved: number;
+    requested: number;
+  };
+  return new AdrailError(
+    "budget_cap_exceeded",
+    `the launch's daily budget of ${budget.requested} does not fit under the account's daily budget cap of ${budget.cap}: ${budget.reserved} is reserved, ${
+      budget.cap - budget.reserved
+    } free`,
+    { budget },
+  );
 }
 
 type ProgressRow = {
@@ -154,6 +188,13 @@ type ProgressRow = {
   rollback_reason: string | null;
   rollback_at: Date | null;
   last_error: string | null;
+  approval_required: boolean;
+  decision: "approved" | "rejected" | null;
+  decided_by: string | null;
+  decided_at: Date | null;
+  decision_reason: string | null;
+  budget_reserved: string | null;
+  budget_released: boolean;
   live_entities: JobObject[];
   unowned_objects: { entity_type: EntityType; facebook_id: string; name?: string | null }[];
   next_run_at: Date | null;
@@ -192,6 +233,17 @@ function progressOf(row: ProgressRow): JobProgress {
       at: iso(row.rollback_at),
     },
     lastError: row.last_error,
+    approval: {
+      required: row.approval_required,
+      decision: row.decision,
+      decidedBy: row.decided_by,
+      decidedAt: iso(row.decided_at),
+      reason: row.decision_reason,
+    },
+    budget: {
+      reserved: row.budget_reserved === null ? null : Number(row.budget_reserved),
+      released: row.budget_released,
+    },
     liveEntities: row.live_entities,
     blockedReason: row.status === "rollback_blocked" ? row.last_error : null,
     unownedObjects: row.unowned_objects.map((o) => ({
@@ -241,6 +293,11 @@ async function progressOfJob(sql: Transaction, jobId: number): Promise<JobProgre
            p.slots_creating::int, p.slots_created::int, p.slots_failed::int,
            p.slots_rolled_back::int, p.silent_failures::int, p.retry_count, p.retry_budget,
            p.rollback_policy, p.rollback_triggered, p.rollback_reason, p.rollback_at, p.last_error,
+           j.approval_required, d.decision, d.decided_by, d.decided_at, d.reason as decision_reason,
+           (select l.amount::text from public.budget_ledger l
+            where l.job_id = p.job_id and l.entry = 'reserve') as budget_reserved,
+           exists (select 1 from public.budget_ledger l
+                   where l.job_id = p.job_id and l.entry = 'release') as budget_released,
            coalesce((
              select jsonb_agg(jsonb_build_object('type', s.entity_type, 'id', s.facebook_id)
                               order by array_position(array['campaign', 'ad_set', 'ad'], s.entity_type),
@@ -255,6 +312,7 @@ async function progressOfJob(sql: Transaction, jobId: number): Promise<JobProgre
     from public.campaign_creation_job_progress p
     join public.campaign_creation_jobs j on j.id = p.job_id
     join public.ad_accounts a on a.id = p.ad_account_id
+    left join public.campaign_creation_job_decisions d on d.job_id = p.job_id
     where p.job_id = ${jobId}`;
   return progressOf(row);
 }
@@ -276,7 +334,7 @@ export async function decideRollback(
     const adAccountId = await checkJobAccess(sql, userId, jobId, "manage");
     await takeQuota("job_action", { adAccountId }, 1, sql);
     try {
-      await sql`select public.decide_job_rollback(${jobId}, ${confirm})`;
+      await sql`select public.decide_job_rollback(${jobId}, ${userId}, ${confirm})`;
     } catch (error) {
       if (sqlState(error) === DbErrorCode.illegalTransition) {
         throw new AdrailError(
@@ -295,7 +353,64 @@ export async function requestVerification(userId: string, jobId: number): Promis
   return await db().begin(async (sql) => {
     const adAccountId = await checkJobAccess(sql, userId, jobId, "manage");
     await takeQuota("job_action", { adAccountId }, 1, sql);
-    await sql`select public.request_job_verification(${jobId})`;
+    await sql`select public.request_job_verification(${jobId}, ${userId})`;
     return await progressOfJob(sql, jobId);
   });
+}
+
+/** What approve and reject answer: the job's progress, and whether the decision was taken before. */
+export type DecisionAnswer = JobProgress & { replayed: boolean };
+
+/** The database's refusals of an approval decision as answers. */
+function decisionRefusal(error: unknown, jobId: number): unknown {
+  switch (sqlState(error)) {
+    case DbErrorCode.ownApproval:
+      return new AdrailError(
+        "forbidden",
+        `you requested job ${jobId}: another approver approves it`,
+      );
+    case DbErrorCode.approvalConflict: {
+      const current = JSON.parse((error as { detail: string }).detail) as {
+        status: JobStatus;
+        decision: "approved" | "rejected" | null;
+      };
+      return new AdrailError("approval_conflict", (error as Error).message, current);
+    }
+    default:
+      return budgetRefusal(error) ??
+        accessRefusal(error, `job ${jobId}`, `your role does not allow deciding job ${jobId}`);
+  }
+}
+
+/**
+ * An approver's decision on a launch awaiting approval, in one transaction (the database's
+ * approve_ or reject_campaign_creation_job): approving reserves the launch's budget and makes the
+ * job due for the worker. The same decision again replays it (replayed: true); the other one is
+ * approval_conflict with the job's status and decision. The progress is read once the decision
+ * is committed: the account's budget stays locked only for the decision itself.
+ */
+export async function decideApproval(
+  userId: string,
+  jobId: number,
+  decision: { approve: true } | { approve: false; reason: string },
+): Promise<DecisionAnswer> {
+  const replayed = await db().begin(async (sql) => {
+    const [job] = await sql<{ ad_account_id: string }[]>`
+      select ad_account_id from public.job_for_member(${userId}, ${jobId}, 'read')`.catch(
+      (error) => {
+        throw decisionRefusal(error, jobId);
+      },
+    );
+    await takeQuota("job_action", { adAccountId: job.ad_account_id }, 1, sql);
+    const [answer] = await (decision.approve
+      ? sql<{ replayed: boolean }[]>`
+          select replayed from public.approve_campaign_creation_job(${jobId}, ${userId})`
+      : sql<{ replayed: boolean }[]>`
+          select replayed from public.reject_campaign_creation_job(${jobId}, ${userId}, ${decision.reason})`)
+      .catch((error) => {
+        throw decisionRefusal(error, jobId);
+      });
+    return answer.replayed;
+  });
+  return { ...await db().begin((sql) => progressOfJob(sql, jobId)), replayed };
 }

@@ -53,6 +53,16 @@ export const DbErrorCode = {
   lastOwner: "ADR08",
   /** An abuse limit reached (public.adrail_limits); DETAIL holds {action, scope, quota}. */
   limitReached: "ADR09",
+  /** A reservation over the ad account's daily budget cap; DETAIL holds {cap, reserved, requested}. */
+  budgetCapExceeded: "ADR10",
+  /** An approval decision the job cannot take now; DETAIL holds {status, decision}. */
+  approvalConflict: "ADR11",
+  /** The requester approving their own launch. */
+  ownApproval: "ADR12",
+  /** An update, delete or truncate of the append-only budget_ledger. */
+  ledgerAppendOnly: "ADR13",
+  /** A daily budget cap below what the ad account has reserved already. */
+  capBelowReserved: "ADR14",
   /** A status change without an open attribution tail (not final-synced yet, settled, superseded). */
   noOpenTail: "ADR15",
 } as const;

@@ -18,6 +18,10 @@ export const errorCodes = [
   "idempotency_conflict",
   /** A rollback decision for a job that waits for none. */
   "not_awaiting_confirmation",
+  /** An approval decision the job cannot take: decided otherwise already, or not awaiting approval. */
+  "approval_conflict",
+  /** The launch's daily budget does not fit under the account's cap (budget_ledger). */
+  "budget_cap_exceeded",
   /** Connecting an ad account that another team has connected: its owner adds members. */
   "account_already_connected",
   /** A membership change that would leave an ad account without an owner. */

@@ -41,6 +41,8 @@ export const statusOfCode: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   idempotency_conflict: 409,
   not_awaiting_confirmation: 409,
+  approval_conflict: 409,
+  budget_cap_exceeded: 409,
   account_already_connected: 409,
   last_owner: 409,
   payload_too_large: 413,

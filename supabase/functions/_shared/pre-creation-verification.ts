@@ -1,5 +1,6 @@
 // Layer 1, before any write to Meta, in one batch: the token works, the account is reachable and
-// not disabled, no live campaign has the same name, the launch fits under the account's object
+// not disabled, has not reached the spending limit set on it in Meta (spend_cap, amount_spent;
+// a launch whose daily budget exceeds what is left is warned), no live campaign has the same name, the launch fits under the account's object
 // limits (ad_accounts.campaign_limit, ad_set_limit, ad_limit), and Meta accepts the campaign with
 // execution_options=["validate_only"]. The batch only reads (validate_only creates nothing), so a
 // transient failure or a lost answer is retried in process, a few times with short backoff; a rate
@@ -74,6 +75,49 @@ async function readChecks(
   }
 }
 
+/** The launch's daily budget: its ad sets times the template's daily_budget (minor units). */
+function launchDailyBudget(request: CampaignCreateRequest): number {
+  const perAdSet = Number(request.adSets.template.daily_budget ?? 0);
+  return Number.isSafeInteger(perAdSet) && perAdSet > 0 ? perAdSet * request.adSets.count : 0;
+}
+
+type SpendingCheck = {
+  spendCap: number | null;
+  amountSpent: number | null;
+  error?: string;
+  warning?: string;
+};
+
+/**
+ * Meta's spending limit on the account: spend_cap (minor units, "0" = none) against amount_spent
+ * (since the cap was set). Reached: an error (Meta stops delivery); less left than the launch's
+ * daily budget: a warning.
+ */
+function spendingLimit(account: unknown, request: CampaignCreateRequest): SpendingCheck {
+  const { spend_cap, amount_spent } = account as { spend_cap?: string; amount_spent?: string };
+  const minorUnits = (value?: string) => /^[0-9]{1,15}$/.test(value ?? "") ? Number(value) : null;
+  const spendCap = minorUnits(spend_cap);
+  const amountSpent = minorUnits(amount_spent);
+  if (!spendCap || amountSpent === null) return { spendCap, amountSpent };
+  const left = spendCap - amountSpent;
+  if (left <= 0) {
+    return {
+      spendCap,
+      amountSpent,
+      error: `the ad account has reached its spending limit on Meta ` +
+        `(spend_cap ${spendCap}, amount_spent ${amountSpent})`,
+    };
+  }
+  const daily = launchDailyBudget(request);
+  if (daily <= left) return { spendCap, amountSpent };
+  return {
+    spendCap,
+    amountSpent,
+    warning:
+      `the ad account's spending limit on Meta leaves ${left}, less than the launch's daily budget of ${daily}`,
+  };
+}
+
 async function accountLimits(accountId: string): Promise<AccountObjectLimits> {
   const [limits] = await db()<AccountObjectLimits[]>`
     select campaign_limit as campaigns, ad_set_limit as "adSets", ad_limit as ads
@@ -96,7 +140,11 @@ export async function verifyBeforeCreation(
   const [limits, batch] = await Promise.all([
     accountLimits(access.id),
     readChecks(access, [
-      { method: "GET", path: `/${act}`, params: { fields: "account_status,name" } },
+      {
+        method: "GET",
+        path: `/${act}`,
+        params: { fields: "account_status,name,spend_cap,amount_spent" },
+      },
       {
         method: "GET",
         path: `/${act}/campaigns`,
@@ -124,6 +172,8 @@ export async function verifyBeforeCreation(
     token_valid: null as boolean | null,
     account_accessible: null as boolean | null,
     account_suspended: null as boolean | null,
+    spend_cap: null as number | null,
+    amount_spent: null as number | null,
     duplicate_campaign_exists: null as boolean | null,
     at_account_limit: null as boolean | null,
     counts: { campaigns: null, adSets: null, ads: null } as Record<
@@ -152,6 +202,11 @@ export async function verifyBeforeCreation(
       if (row.account_suspended) {
         errors.push(`the ad account is not active (account_status ${status})`);
       }
+      const spending = spendingLimit(account.data, request);
+      row.spend_cap = spending.spendCap;
+      row.amount_spent = spending.amountSpent;
+      if (spending.error) errors.push(spending.error);
+      if (spending.warning) warnings.push(spending.warning);
     }
     if (duplicates.ok) {
       row.duplicate_campaign_exists = (duplicates.data as Counted).data.length > 0;
@@ -219,14 +274,14 @@ export async function verifyBeforeCreation(
       user_id, ad_account_id, campaign_name, can_proceed, verification_time_ms, account_accessible,
       account_suspended, duplicate_campaign_exists, at_account_limit, token_valid, warnings, errors,
       current_campaign_count, account_limit, current_ad_set_count, ad_set_limit, current_ad_count,
-      ad_limit
+      ad_limit, spend_cap, amount_spent
     ) values (
       ${userId}, ${access.id}, ${request.campaign.name}, ${canProceed},
       ${Math.round(performance.now() - started)}, ${row.account_accessible},
       ${row.account_suspended}, ${row.duplicate_campaign_exists}, ${row.at_account_limit},
       ${row.token_valid}, ${sql.json(warnings)}, ${sql.json(logged)},
       ${row.counts.campaigns}, ${limits.campaigns}, ${row.counts.adSets}, ${limits.adSets},
-      ${row.counts.ads}, ${limits.ads}
+      ${row.counts.ads}, ${limits.ads}, ${row.spend_cap}, ${row.amount_spent}
     )
     returning id::int`;
   return { id: saved.id, canProceed, unavailable, errors, warnings };

@@ -1,5 +1,7 @@
 // The safety net, weekly and by hand: every final sync still owed and every attribution tail due,
-// across all accounts, and the creation jobs whose worker died holding the lease.
+// across all accounts, the creation jobs whose worker died holding the lease, and the budget
+// invariants (public.budget_invariant_violations, which must be empty: any row is an alarm,
+// answered and logged).
 import { z } from "zod";
 import { adAccountById } from "./ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
@@ -7,6 +9,7 @@ import { processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
 import { attributionTailReadEverySeconds } from "./config.ts";
 import { db } from "./db.ts";
 import { metaMetricsFetcher } from "./insights.ts";
+import { log } from "./log.ts";
 
 export const SafetyNetBody = z.object({
   lookbackDays: z.number().int().min(1).max(90).optional(),
@@ -27,7 +30,25 @@ export type SafetyNetReport = {
   failedEntities: number;
   recoveredJobs: number;
   attributionTails: TailReport;
+  /** Rows of public.budget_invariant_violations: each a broken budget invariant. */
+  budgetAlarms: BudgetAlarm[];
 };
+
+/** A budget invariant found broken (public.budget_invariant_violations). */
+export type BudgetAlarm = {
+  invariant: string;
+  adAccountId: string | null;
+  jobId: number | null;
+  detail: string;
+};
+
+async function budgetAlarms(): Promise<BudgetAlarm[]> {
+  const alarms = await db()<BudgetAlarm[]>`
+    select invariant, ad_account_id as "adAccountId", job_id::int as "jobId", detail
+    from public.budget_invariant_violations`;
+  for (const alarm of alarms) log.error("budget invariant violated", alarm);
+  return [...alarms];
+}
 
 export async function runSafetyNet(
   lookbackDays = defaultSafetyNetLookbackDays,
@@ -45,13 +66,15 @@ export async function runSafetyNet(
   });
   const [{ recovered }] = await db()<{ recovered: number }[]>`
     select public.recover_stalled_creation_jobs() as recovered`;
+  const alarms = await budgetAlarms();
   return {
-    success: finalSyncs.failed === 0,
+    success: finalSyncs.failed === 0 && alarms.length === 0,
     accountsProcessed: finalSyncs.accounts,
     totalEntities: finalSyncs.completed,
     totalMetrics: finalSyncs.metricDays,
     failedEntities: finalSyncs.failed,
     recoveredJobs: recovered,
     attributionTails,
+    budgetAlarms: alarms,
   };
 }

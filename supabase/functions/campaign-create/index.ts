@@ -1,11 +1,13 @@
 // Bulk launches. User JWT:  POST /campaign-create (Idempotency-Key header optional) -> 202,
 //   GET /campaign-create/jobs/:id, POST /campaign-create/jobs/:id/rollback {confirm},
-//   POST /campaign-create/jobs/:id/verify.
-// Each launch, confirmed rollback and verify request starts a worker run in the background; the
-// creation-worker function (pg_cron) resumes released jobs.
+//   POST /campaign-create/jobs/:id/verify, POST /campaign-create/jobs/:id/approve,
+//   POST /campaign-create/jobs/:id/reject {reason}.
+// Each launch, approval, confirmed rollback and verify request starts a worker run in the
+// background; the creation-worker function (pg_cron) resumes released jobs.
 import { z } from "zod";
 import { authenticateUser } from "../_shared/auth.ts";
 import {
+  decideApproval,
   decideRollback,
   jobProgress,
   launchCampaign,
@@ -22,8 +24,14 @@ const IdempotencyKey = z.string().min(1).max(200).regex(
   "printable ASCII, no spaces",
 );
 const RollbackBody = z.object({ confirm: z.boolean() }).strict();
-/** A verify request carries nothing: no body, or `{}`. */
-const VerifyBody = z.object({}).strict();
+/** A verify request or an approval carries nothing: no body, or `{}`. */
+const EmptyBody = z.object({}).strict();
+const RejectBody = z.object({
+  reason: z.string().trim().min(1).max(1000).refine(
+    (text) => !text.includes("\u0000") && text.isWellFormed(),
+    "may not contain U+0000 or an unpaired surrogate",
+  ),
+}).strict();
 
 function idempotencyKey(req: Request): string | undefined {
   const key = req.headers.get("Idempotency-Key");
@@ -45,10 +53,11 @@ Deno.serve(serveJson("campaign-create", async (req) => {
     await takeQuota("launch", { userId: user.id });
     const key = idempotencyKey(req);
     const launch = await launchCampaign(user.id, await parseJsonBody(req, CampaignCreateBody), key);
-    if (!launch.replayed) startWorkerInBackground();
+    // A launch awaiting approval has nothing for a worker until it is approved.
+    if (!launch.replayed && launch.status !== "awaiting_approval") startWorkerInBackground();
     return json(202, launch);
   }
-  const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify)?$/);
+  const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify|\/approve|\/reject)?$/);
   if (!route) throw new AdrailError("not_found", "no such route");
   const jobId = Number(route[1]);
   if (req.method === "GET" && !route[2]) {
@@ -64,10 +73,22 @@ Deno.serve(serveJson("campaign-create", async (req) => {
   }
   if (req.method === "POST" && route[2] === "/verify") {
     await takeQuota("job_action", { userId: user.id });
-    await parseJsonBody(req, VerifyBody, {});
+    await parseJsonBody(req, EmptyBody, {});
     const progress = await requestVerification(user.id, jobId);
     startWorkerInBackground();
     return json(200, progress);
+  }
+  if (req.method === "POST" && route[2] === "/approve") {
+    await takeQuota("job_action", { userId: user.id });
+    await parseJsonBody(req, EmptyBody, {});
+    const answer = await decideApproval(user.id, jobId, { approve: true });
+    if (!answer.replayed) startWorkerInBackground();
+    return json(200, answer);
+  }
+  if (req.method === "POST" && route[2] === "/reject") {
+    await takeQuota("job_action", { userId: user.id });
+    const { reason } = await parseJsonBody(req, RejectBody);
+    return json(200, await decideApproval(user.id, jobId, { approve: false, reason }));
   }
   throw new AdrailError("method_not_allowed", "method not allowed on this route");
 }));

@@ -487,6 +487,8 @@ export function fuzzRoute(random: Random, jobId: number): { path: string; method
     String(jobId),
     "rollback",
     "verify",
+    "approve",
+    "reject",
     "",
     "..",
     ".",

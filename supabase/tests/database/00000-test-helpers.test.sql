@@ -128,10 +128,35 @@ comment on function tests.advance_status(regclass, bigint, text[]) is
   'Moves a row of a state-machine table through the given statuses one update at a time (each step must be legal).';
 
 create or replace function tests.advance_job(job_id bigint, variadic statuses text[]) returns void
-language sql
+language plpgsql
 set search_path = ''
-as $$ select tests.advance_status('public.campaign_creation_jobs', job_id, variadic statuses) $$;
-comment on function tests.advance_job(bigint, text[]) is 'tests.advance_status for a creation job.';
+as $$
+declare
+  next_status text;
+  job public.campaign_creation_jobs;
+  actor text;
+begin
+  -- A member's move (a rollback decision, a reopening) is made as the job's requester, an
+  -- approval decision as another member who may approve.
+  foreach next_status in array statuses loop
+    select * into job from public.campaign_creation_jobs j where j.id = advance_job.job_id;
+    select t.actor into actor from private.state_transitions t
+    where t.machine = 'campaign_creation_job' and t.from_status = job.status and t.to_status = next_status;
+    perform set_config('adrail.acting_user', case actor
+      when 'manage_own_jobs' then job.user_id::text
+      when 'approve' then (
+        select m.user_id::text from public.ad_account_members m
+        where m.ad_account_id = job.ad_account_id and m.user_id <> job.user_id
+          and private.account_role_allows(m.ad_account_id, m.user_id, 'approve')
+        order by m.user_id limit 1)
+      else '' end, true);
+    update public.campaign_creation_jobs j set status = next_status where j.id = advance_job.job_id;
+    perform set_config('adrail.acting_user', '', true);
+  end loop;
+end;
+$$;
+comment on function tests.advance_job(bigint, text[]) is
+  'Moves a creation job through the given statuses one update at a time (each step must be legal): a worker''s move as the worker, a member''s as its requester, an approval decision as another member who may approve.';
 
 create or replace function tests.advance_slot(slot_id bigint, variadic statuses text[]) returns void
 language sql

@@ -99,7 +99,7 @@ select results_eq(
   'a person sees it in stuck_creation_jobs');
 
 -- A person confirms the rollback: the job is claimable again.
-select public.decide_job_rollback(:jc, true) is not null as decided \gset
+select public.decide_job_rollback(:jc, (select user_id from public.campaign_creation_jobs where id = :jc), true) is not null as decided \gset
 select results_eq(
   $$ select id, status, claims_without_progress from public.claim_campaign_creation_job('wc4') $$,
   format($$ values (%s::bigint, 'rolling_back'::text, 1) $$, :jc),

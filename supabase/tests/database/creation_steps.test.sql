@@ -86,25 +86,25 @@ select is(
 
 -- The user's side
 select throws_ok(
-  format($$ select public.decide_job_rollback(%s, true) $$, :job),
+  format($$ select public.decide_job_rollback(%s, %L, true) $$, :job, :'owner_id'),
   'ADR01', 'illegal campaign_creation_job transition: in_progress -> rolling_back',
   'a rollback decision is only taken by a job waiting for one');
 select public.transition_campaign_creation_job(:job, 'w1', 'awaiting_confirmation', 'refused');
 select results_eq(
-  format($$ select status, completed_at is not null, next_run_at <= now() from public.decide_job_rollback(%s, false) $$, :job),
+  format($$ select status, completed_at is not null, next_run_at <= now() from public.decide_job_rollback(%s, %L, false) $$, :job, :'owner_id'),
   $$ values ('failed'::text, true, true) $$,
   'declining ends the job as failed, the partial state kept');
 select throws_ok(
-  $$ select public.decide_job_rollback(-1, true) $$, 'ADR04', 'campaign creation job -1 not found', 'an unknown job is ADR04');
+  format($$ select public.decide_job_rollback(-1, %L, true) $$, :'owner_id'), 'ADR04', 'campaign creation job -1 not found', 'an unknown job is ADR04');
 
 select id as done from public.create_campaign_creation_job(:'owner_id', :'acct', 'Done', 1, 1, '{}', 'h') \gset
 select tests.advance_job(:done, 'verifying', 'in_progress', 'completed');
 select results_eq(
-  format($$ select status, completed_at, next_run_at <= now() from public.request_job_verification(%s) $$, :done),
+  format($$ select status, completed_at, next_run_at <= now() from public.request_job_verification(%s, %L) $$, :done, :'owner_id'),
   $$ values ('in_progress'::text, null::timestamptz, true) $$,
   'verify: a completed job goes back to in_progress, due now');
 select is(
-  (public.request_job_verification(:job)).status, 'failed', 'verify leaves a failed job as it is');
+  (public.request_job_verification(:job, :'owner_id')).status, 'failed', 'verify leaves a failed job as it is');
 
 select * from finish();
 rollback;

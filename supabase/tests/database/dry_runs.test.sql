@@ -32,7 +32,7 @@ select lives_ok(
   'a dry run completes after its verification');
 
 select results_eq(
-  format($$ select status, completed_at is not null, retry_count from public.request_job_verification(%s) $$, :dry),
+  format($$ select status, completed_at is not null, retry_count from public.request_job_verification(%s, %L) $$, :dry, (select user_id::text from public.campaign_creation_jobs where id = :dry)),
   $$ values ('completed'::text, true, 0) $$,
   'verify leaves a completed dry run as it is');
 select throws_ok(
@@ -60,7 +60,7 @@ select id as done from public.create_campaign_creation_job(:'owner_id', :'acct',
 select tests.advance_job(:done, 'verifying', 'in_progress', 'completed');
 update public.campaign_creation_jobs set retry_count = 3 where id = :done;
 select results_eq(
-  format($$ select status, retry_count, retry_budget from public.request_job_verification(%s) $$, :done),
+  format($$ select status, retry_count, retry_budget from public.request_job_verification(%s, %L) $$, :done, (select user_id::text from public.campaign_creation_jobs where id = :done)),
   $$ values ('in_progress'::text, 0, 3) $$,
   'verify reopens a completed job with its retry budget renewed');
 

@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(162);
+select plan(180);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -24,14 +24,17 @@ insert into fg_service_only values
   (15, 'record_slot_outcomes', '{bigint,text,jsonb}', $$ select public.record_slot_outcomes(-1, 'client', '[]') $$),
   (16, 'record_slot_verification', '{bigint,text,bigint[],bigint[]}', $$ select public.record_slot_verification(-1, 'client', '{}', '{}') $$),
   (17, 'mark_slots_rolled_back', '{bigint,text,bigint[]}', $$ select public.mark_slots_rolled_back(-1, 'client', '{}') $$),
-  (18, 'decide_job_rollback', '{bigint,boolean}', $$ select public.decide_job_rollback(-1, true) $$),
-  (19, 'request_job_verification', '{bigint}', $$ select public.request_job_verification(-1) $$),
-  (20, 'claim_attribution_tails', '{text,uuid,integer,integer,integer,"timestamp with time zone"}', $$ select public.claim_attribution_tails('client') $$),
-  (21, 'record_attribution_tail_read', '{bigint,jsonb,text}', $$ select public.record_attribution_tail_read(-1, '[]', 'client') $$),
-  (22, 'release_attribution_tail', '{bigint,text,text}', $$ select public.release_attribution_tail(-1, null, 'client') $$),
-  (23, 'record_insights_report_run', '{uuid,text,date,date,text}', $$ select public.record_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02', 'x') $$),
-  (24, 'pending_insights_report_run', '{uuid,text,date,date}', $$ select public.pending_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02') $$),
-  (25, 'forget_insights_report_run', '{uuid,text}', $$ select public.forget_insights_report_run(gen_random_uuid(), 'x') $$);
+  (18, 'decide_job_rollback', '{bigint,uuid,boolean}', $$ select public.decide_job_rollback(-1, gen_random_uuid(), true) $$),
+  (19, 'request_job_verification', '{bigint,uuid}', $$ select public.request_job_verification(-1, gen_random_uuid()) $$),
+  (20, 'set_ad_account_settings', '{uuid,uuid,boolean,bigint}', $$ select public.set_ad_account_settings(gen_random_uuid(), gen_random_uuid(), true, null) $$),
+  (21, 'approve_campaign_creation_job', '{bigint,uuid}', $$ select public.approve_campaign_creation_job(-1, gen_random_uuid()) $$),
+  (22, 'reject_campaign_creation_job', '{bigint,uuid,text}', $$ select public.reject_campaign_creation_job(-1, gen_random_uuid(), 'no') $$),
+  (23, 'claim_attribution_tails', '{text,uuid,integer,integer,integer,"timestamp with time zone"}', $$ select public.claim_attribution_tails('client') $$),
+  (24, 'record_attribution_tail_read', '{bigint,jsonb,text}', $$ select public.record_attribution_tail_read(-1, '[]', 'client') $$),
+  (25, 'release_attribution_tail', '{bigint,text,text}', $$ select public.release_attribution_tail(-1, null, 'client') $$),
+  (26, 'record_insights_report_run', '{uuid,text,date,date,text}', $$ select public.record_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02', 'x') $$),
+  (27, 'pending_insights_report_run', '{uuid,text,date,date}', $$ select public.pending_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02') $$),
+  (28, 'forget_insights_report_run', '{uuid,text}', $$ select public.forget_insights_report_run(gen_random_uuid(), 'x') $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------
@@ -107,8 +110,8 @@ select is_empty(
   'no function in public (reachable through the API) is security definer');
 select set_eq(
   $$ select p.proname::text from pg_proc p where p.pronamespace = 'private'::regnamespace and p.prosecdef $$,
-  $$ values ('current_user_ad_account_ids') $$,
-  'the only security definer function is private.current_user_ad_account_ids (read by the policies)');
+  $$ values ('current_user_ad_account_ids'), ('enforce_state_transition'), ('enforce_launch_approval') $$,
+  'the only security definer functions are private.current_user_ad_account_ids (read by the policies) and the two triggers that read roles whoever writes a job');
 
 select * from finish();
 rollback;

@@ -5,7 +5,7 @@
 -- Account A (act_91000401): rls_owner (owner), rls_member (viewer). Account B (act_91000402):
 -- rls_stranger (owner). A has 1 job, B has 2, so aggregated views tell them apart.
 begin;
-select plan(114);
+select plan(138);
 
 select tests.create_supabase_user('rls_owner') as owner_id \gset
 select tests.create_supabase_user('rls_member') as member_id \gset
@@ -49,6 +49,10 @@ begin
       end if;
     end loop;
     perform public.record_meta_usage(acct, 10, 20, 30);
+    insert into public.ad_account_settings (ad_account_id, requires_approval, daily_budget_cap)
+    values (acct, false, 100000);
+    insert into public.campaign_creation_job_decisions (job_id, decision, decided_by, reason)
+    select j2.id, 'rejected', uid, 'rls' from public.campaign_creation_jobs j2 where j2.ad_account_id = acct;
   end loop;
 end;
 $$;
@@ -105,7 +109,18 @@ from (values
    $$ fields = '{}' $$),
   (12, 'ad_account_meta_usage', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
    format($$ insert into public.ad_account_meta_usage (ad_account_id) values (%L) $$, :'acct_b'),
-   $$ app_usage_pct = 0, recorded_at = now() $$)
+   $$ app_usage_pct = 0, recorded_at = now() $$),
+  (13, 'ad_account_settings', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
+   format($$ insert into public.ad_account_settings (ad_account_id) values (gen_random_uuid()) $$),
+   $$ requires_approval = true, daily_budget_cap = null $$),
+  (14, 'campaign_creation_job_decisions',
+   format('job_id in (select j.id from public.campaign_creation_jobs j where j.ad_account_id = %L)', :'acct_a'),
+   format('job_id in (select j.id from public.campaign_creation_jobs j where j.ad_account_id = %L)', :'acct_b'), 1, 2,
+   format($$ insert into public.campaign_creation_job_decisions (job_id, decision) values (%s, 'approved') $$, :job_a),
+   $$ decision = 'approved', reason = 'hacked' $$),
+  (15, 'budget_ledger', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 2,
+   format($$ insert into public.budget_ledger (ad_account_id, job_id, entry, amount, balance_after) values (%L, %s, 'release', 0, 0) $$, :'acct_a', :job_a),
+   $$ amount = 0 $$)
 ) t(n, tbl, a_rows, b_rows, member_sees, stranger_sees, insert_sql, set_clause);
 grant select on rls_tables to authenticated, anon;
 
@@ -129,7 +144,8 @@ insert into rls_views values
   (1, 'creation_job_outcomes_24h', false), (2, 'creation_job_retry_usage', true),
   (3, 'verification_discrepancies', true), (4, 'pre_creation_verification_failures', true),
   (5, 'rollback_rate_daily', false), (6, 'stuck_creation_jobs', true), (7, 'final_sync_backlog', true),
-  (8, 'campaign_creation_job_progress', true), (9, 'account_rate_limits', true);
+  (8, 'campaign_creation_job_progress', true), (9, 'account_rate_limits', true),
+  (10, 'ad_account_budgets', true);
 grant select on rls_views to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

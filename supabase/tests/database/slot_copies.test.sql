@@ -40,7 +40,7 @@ select is(
   'completing (every object read back, copies removed) settles every doubt');
 
 -- A verify reopens it: a same-named object found now is someone else's.
-select public.request_job_verification(:job);
+select public.request_job_verification(:job, (select user_id from public.campaign_creation_jobs where id = :job));
 select is(
   (select count(*)::int from public.entity_creation_slots where job_id = :job and may_have_copies), 0,
   'a verify does not bring the doubt back');

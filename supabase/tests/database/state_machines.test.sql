@@ -1,12 +1,17 @@
 -- The two state machines (campaign_creation_job, entity_creation_slot): every legal transition
--- succeeds, every other pair of statuses raises ADR01 with the exact message, and a new row
--- starts in 'pending'. The expected machines are written out here, from the spec, and the
--- table private.state_transitions must hold exactly them.
+-- succeeds (made by its actor: job_transition_roles.test.sql tries every actor), every other pair
+-- of statuses raises ADR01 with the exact message, and a new row starts in 'pending' (or, for a
+-- launcher's job on an account that requires approval, 'awaiting_approval'). The expected
+-- machines are written out here, from the spec, and the table private.state_transitions must
+-- hold exactly them.
 begin;
-select plan(115);
+select plan(155);
 
 select tests.create_supabase_user('smt_owner') as owner_id \gset
+select tests.create_supabase_user('smt_launcher') as launcher_id \gset
 select tests.create_ad_account('smt_owner', 'act_91000201') as acct \gset
+select tests.add_ad_account_member('act_91000201', 'smt_launcher', 'launcher');
+insert into public.ad_account_settings (ad_account_id, requires_approval) values (:'acct', true);
 -- A job per transition, most under way: above the default active_jobs limits (abuse_limits.sql).
 insert into public.adrail_limits (action, scope, user_id, ad_account_id, quota) values
   ('active_jobs', 'user', :'owner_id', null, 1000), ('active_jobs', 'account', null, :'acct', 1000);
@@ -23,7 +28,9 @@ insert into smt_job_legal values
   (15, 'completed', 'in_progress'),
   -- crash-loop cap: a job stopped before it got to in_progress
   (16, 'pending', 'rolling_back'), (17, 'pending', 'awaiting_confirmation'),
-  (18, 'verifying', 'rolling_back'), (19, 'verifying', 'awaiting_confirmation');
+  (18, 'verifying', 'rolling_back'), (19, 'verifying', 'awaiting_confirmation'),
+  -- approval: a launcher's job on an account that requires approval
+  (20, 'awaiting_approval', 'pending'), (21, 'awaiting_approval', 'rejected');
 
 create temp table smt_slot_legal (n int, from_status text, to_status text) on commit drop;
 insert into smt_slot_legal values
@@ -40,7 +47,8 @@ insert into smt_job_path values
   ('rolling_back', '{verifying,in_progress,rolling_back}'),
   ('rollback_blocked', '{verifying,in_progress,rolling_back,rollback_blocked}'),
   ('completed', '{verifying,in_progress,completed}'), ('failed', '{failed}'),
-  ('rolled_back', '{verifying,in_progress,rolling_back,rolled_back}');
+  ('rolled_back', '{verifying,in_progress,rolling_back,rolled_back}'),
+  ('awaiting_approval', '{}'), ('rejected', '{rejected}');
 create temp table smt_slot_path (status text, path text[]) on commit drop;
 insert into smt_slot_path values
   ('pending', '{}'), ('creating', '{creating}'), ('created', '{creating,created}'),
@@ -48,7 +56,9 @@ insert into smt_slot_path values
 
 select set_eq(
   $$ select from_status, to_status from private.state_transitions where machine = 'campaign_creation_job' $$,
-  $$ select null::text as from_status, 'pending'::text as to_status union all select from_status, to_status from smt_job_legal $$,
+  $$ select null::text as from_status, 'pending'::text as to_status
+     union all select null, 'awaiting_approval'
+     union all select from_status, to_status from smt_job_legal $$,
   'private.state_transitions holds exactly the documented job machine'
 );
 select set_eq(
@@ -67,6 +77,7 @@ create temp table smt_slot_fixture (status text, slot_id bigint) on commit drop;
 do $$
 declare
   uid uuid := tests.get_supabase_uid('smt_owner');
+  launcher uuid := tests.get_supabase_uid('smt_launcher');
   acct uuid := tests.get_ad_account_id('act_91000201');
   c record;
   j bigint;
@@ -75,12 +86,14 @@ declare
   k int := 0;
 begin
   for c in select l.n, l.from_status, l.to_status, p.path from smt_job_legal l join smt_job_path p on p.status = l.from_status loop
-    j := (public.create_campaign_creation_job(uid, acct, 'smt legal ' || c.n, 1, 0, '{}', 'h')).id;
+    j := (public.create_campaign_creation_job(
+      case when c.from_status = 'awaiting_approval' then launcher else uid end, acct, 'smt legal ' || c.n, 1, 0, '{}', 'h')).id;
     perform tests.advance_job(j, variadic c.path);
     insert into smt_job_case values (c.n, c.from_status, c.to_status, j);
   end loop;
   for c in select * from smt_job_path loop
-    j := (public.create_campaign_creation_job(uid, acct, 'smt fixture ' || c.status, 1, 0, '{}', 'h')).id;
+    j := (public.create_campaign_creation_job(
+      case when c.status in ('awaiting_approval', 'rejected') then launcher else uid end, acct, 'smt fixture ' || c.status, 1, 0, '{}', 'h')).id;
     perform tests.advance_job(j, variadic c.path);
     insert into smt_job_fixture values (c.status, j);
   end loop;
@@ -106,7 +119,7 @@ $$;
 -- Jobs
 -- ---------------------------------------------------------------------------------------------
 select lives_ok(
-  format('update public.campaign_creation_jobs set status = %L where id = %s', c.to_status, c.job_id),
+  format('select tests.advance_job(%s, %L)', c.job_id, c.to_status),
   format('job: %s -> %s is legal', c.from_status, c.to_status))
 from (select * from smt_job_case order by n) c;
 
@@ -163,7 +176,14 @@ select throws_ok(
             values (%L, %L, 'smt direct', 1, 0, 0, '{}', 'h', %L) $$, :'owner_id', :'acct', s.status),
   'ADR01', format('illegal campaign_creation_job transition: (new) -> %s', s.status),
   format('job: a new job cannot start in %s (ADR01)', s.status))
-from (select status from smt_job_path where status <> 'pending' order by status) s;
+from (select status from smt_job_path where status not in ('pending', 'awaiting_approval') order by status) s;
+
+select throws_ok(
+  format($$ insert into public.campaign_creation_jobs
+              (user_id, ad_account_id, campaign_name, requested_ad_sets, requested_ads, ads_per_ad_set, request, request_hash, status)
+            values (%L, %L, 'smt direct', 1, 0, 0, '{}', 'h', 'awaiting_approval') $$, :'owner_id', :'acct'),
+  'ADR06', 'a launch by this member on this ad account does not wait for approval',
+  'job: a launch that needs no approval (its requester may approve) cannot start awaiting_approval (ADR06)');
 
 -- ---------------------------------------------------------------------------------------------
 -- Slots

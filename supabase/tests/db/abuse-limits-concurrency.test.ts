@@ -20,6 +20,8 @@ Deno.test("abuse limits: racing requests and racing jobs never go over a limit",
   const [{ id: account }] = await admin`
     insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext)
     values (${user}, ${`act_${runId}`}, 'ciphertext') returning id`;
+  await admin`
+    insert into public.ad_account_members (ad_account_id, user_id, role) values (${account}, ${user}, 'owner')`;
   try {
     await t.step("20 requests at once on a bucket of 5: exactly 5 allowed", async () => {
       await admin`

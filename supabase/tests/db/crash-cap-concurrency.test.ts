@@ -43,6 +43,9 @@ Deno.test({
       const [account] = await admin`
         insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext)
         values (${user.id}, ${`act_${runId}`}, 'ciphertext') returning id`;
+      await admin`
+        insert into public.ad_account_members (ad_account_id, user_id, role)
+        values (${account.id}, ${user.id}, 'owner')`;
       const [looping] = await admin`
         select (public.create_campaign_creation_job(
           ${user.id}, ${account.id}, ${`crash ${runId} looping`}, 1, 0, '{}'::jsonb, 'h')).id`;

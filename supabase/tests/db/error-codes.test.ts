@@ -23,6 +23,9 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
       const [account] = await tx`
         insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext)
         values (${user.id}, ${`act_${Date.now()}`}, 'x') returning id, platform_account_id`;
+      await tx`
+        insert into public.ad_account_members (ad_account_id, user_id, role)
+        values (${account.id}, ${user.id}, 'owner')`;
       const [job] = await tx`
         select (public.create_campaign_creation_job(${user.id}, ${account.id}, 'codes', 1, 1, '{}', 'h', 'codes-key', 'auto', 0)).id`;
 
@@ -61,7 +64,7 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
         returning id`;
       await tx`
         insert into public.ad_account_members (ad_account_id, user_id, role)
-        values (${account.id}, ${user.id}, 'owner'), (${account.id}, ${viewer.id}, 'viewer')`;
+        values (${account.id}, ${viewer.id}, 'viewer')`;
       assert.equal(
         await stateOf(
           attempt(() =>
@@ -85,6 +88,49 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
           ),
         ),
         DbErrorCode.lastOwner,
+      );
+      // The budget guard: a launch of 2 ad sets at 500 reserves 1000.
+      const budget = (name: string) =>
+        tx`select public.create_campaign_creation_job(${user.id}, ${account.id}, ${name}, 2, 0,
+             '{"adSets": {"count": 2, "template": {"daily_budget": 500}}}', 'h')`;
+      await budget("codes budget");
+      assert.equal(
+        await stateOf(
+          attempt(() =>
+            tx`select public.set_ad_account_settings(${account.id}, ${user.id}, true, 999)`
+          ),
+        ),
+        DbErrorCode.capBelowReserved,
+      );
+      await tx`select public.set_ad_account_settings(${account.id}, ${user.id}, true, 1000)`;
+      assert.equal(
+        await stateOf(attempt(() => budget("codes over"))),
+        DbErrorCode.budgetCapExceeded,
+      );
+      assert.equal(
+        await stateOf(attempt(() => tx`update public.budget_ledger set amount = 0`)),
+        DbErrorCode.ledgerAppendOnly,
+      );
+      assert.equal(
+        await stateOf(
+          attempt(() => tx`select public.approve_campaign_creation_job(${job.id}, ${user.id})`),
+        ),
+        DbErrorCode.ownApproval,
+      );
+      const [launcher] = await tx`
+        insert into auth.users (id, email) values (gen_random_uuid(), gen_random_uuid() || '@codes.test')
+        returning id`;
+      await tx`
+        insert into public.ad_account_members (ad_account_id, user_id, role)
+        values (${account.id}, ${launcher.id}, 'launcher')`;
+      const [waiting] = await tx`
+        select (public.create_campaign_creation_job(${launcher.id}, ${account.id}, 'codes waits', 1, 0, '{}', 'h')).id`;
+      await tx`select public.reject_campaign_creation_job(${waiting.id}, ${user.id}, 'no')`;
+      assert.equal(
+        await stateOf(
+          attempt(() => tx`select public.approve_campaign_creation_job(${waiting.id}, ${user.id})`),
+        ),
+        DbErrorCode.approvalConflict,
       );
       await tx`
         insert into public.adrail_limits (action, scope, ad_account_id, quota)

@@ -16,7 +16,7 @@ import {
 
 const url = Deno.env.get("DATABASE_URL");
 
-type Transition = { from_status: string | null; to_status: string };
+type Transition = { from_status: string | null; to_status: string; actor: string };
 
 function connect(): ReturnType<typeof postgres> {
   return postgres(url!, { max: 1, onnotice: () => {}, connection: { statement_timeout: 10000 } });
@@ -31,11 +31,11 @@ function sorted(list: readonly string[]): string[] {
   return [...list].sort();
 }
 
-/** Shortest legal path from the initial status to every status (breadth first). */
+/** Shortest legal path from an initial status to every status (breadth first), with its start. */
 function pathsFromStart(transitions: Transition[]): Map<string, string[]> {
-  const start = transitions.find((t) => t.from_status === null)!.to_status;
-  const paths = new Map<string, string[]>([[start, []]]);
-  const queue = [start];
+  const starts = transitions.filter((t) => t.from_status === null).map((t) => t.to_status);
+  const paths = new Map<string, string[]>(starts.map((start) => [start, [start]]));
+  const queue = [...starts];
   while (queue.length > 0) {
     const from = queue.shift()!;
     for (const t of transitions.filter((t) => t.from_status === from)) {
@@ -69,7 +69,7 @@ Deno.test({
     try {
       const transitions = async (machine: string) =>
         await sql<Transition[]>`
-          select from_status, to_status from private.state_transitions where machine = ${machine}`;
+          select from_status, to_status, actor from private.state_transitions where machine = ${machine}`;
       const jobMachine = await transitions("campaign_creation_job");
       const slotMachine = await transitions("entity_creation_slot");
 
@@ -93,26 +93,47 @@ Deno.test({
         assert.deepEqual(
           sorted([...paths.keys()]),
           statusesOf(jobMachine),
-          "every status is reachable from the initial one",
+          "every status is reachable from an initial one",
         );
 
         await inRolledBackTransaction(sql, async (tx) => {
           const runId = `${Date.now()}${Math.floor(Math.random() * 1e6)}`;
-          const [user] = await tx`
-            insert into auth.users (id, email) values (gen_random_uuid(), ${`states-${runId}@test.adrail`})
-            returning id`;
+          const user = async (name: string) =>
+            (await tx`
+              insert into auth.users (id, email) values (gen_random_uuid(), ${`${name}-${runId}@test.adrail`})
+              returning id`)[0].id as string;
+          const owner = await user("states-owner");
+          const launcher = await user("states-launcher");
           const [account] = await tx`
             insert into public.ad_accounts (user_id, platform_account_id, access_token_ciphertext)
-            values (${user.id}, ${`act_${runId}`}, 'ciphertext') returning id`;
+            values (${owner}, ${`act_${runId}`}, 'ciphertext') returning id`;
+          await tx`
+            insert into public.ad_account_members (ad_account_id, user_id, role)
+            values (${account.id}, ${owner}, 'owner'), (${account.id}, ${launcher}, 'launcher')`;
+          // The launcher's launches wait for approval; the owner's do not.
+          await tx`
+            insert into public.ad_account_settings (ad_account_id, requires_approval)
+            values (${account.id}, true)`;
 
-          // One job per status, moved there one legal step at a time (the trigger checks each).
+          // One job per status, launched into its initial status, then moved one legal step at a
+          // time by the step's actor (the trigger checks each): the worker, the requester for a
+          // member's move, the owner for an approval decision.
           const jobOf = new Map<string, number>();
-          for (const [status, path] of paths) {
+          for (const [status, [start, ...steps]] of paths) {
+            const requester = start === "awaiting_approval" ? launcher : owner;
             const [job] = await tx`
               select (public.create_campaign_creation_job(
-                ${user.id}, ${account.id}, ${`states ${status}`}, 1, 0, '{}'::jsonb, 'h')).id`;
-            for (const step of path) {
+                ${requester}, ${account.id}, ${`states ${status}`}, 1, 0, '{}'::jsonb, 'h')).id`;
+            let from = start;
+            for (const step of steps) {
+              const { actor } = jobMachine.find((t) =>
+                t.from_status === from && t.to_status === step
+              )!;
+              const acting = actor === "worker" ? "" : actor === "approve" ? owner : requester;
+              await tx`select set_config('adrail.acting_user', ${acting}, true)`;
               await tx`update public.campaign_creation_jobs set status = ${step} where id = ${job.id}`;
+              await tx`select set_config('adrail.acting_user', '', true)`;
+              from = step;
             }
             jobOf.set(status, Number(job.id));
           }

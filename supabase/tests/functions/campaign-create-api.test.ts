@@ -8,6 +8,7 @@ import type { JobProgress } from "../../functions/_shared/campaign-jobs.ts";
 import { maxBodyBytes } from "../../functions/_shared/http.ts";
 import { verificationAttempts } from "../../functions/_shared/pre-creation-verification.ts";
 import {
+  adSetTemplate,
   assertExactly,
   launchBody,
   launched,
@@ -229,6 +230,14 @@ testWithStack("campaign-create API", async (t, stack) => {
         retries: { used: 0, budget: 5 },
         rollback: { policy: "auto", triggered: false, reason: null, at: null },
         lastError: null,
+        approval: {
+          required: false,
+          decision: null,
+          decidedBy: null,
+          decidedAt: null,
+          reason: null,
+        },
+        budget: { reserved: 3 * adSetTemplate.daily_budget, released: false },
         liveEntities: [],
         blockedReason: null,
         unownedObjects: [],

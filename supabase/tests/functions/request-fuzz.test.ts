@@ -1,5 +1,6 @@
 // The request fuzz (issue #9): for every user-facing route that takes a body (POST
-// /ad-accounts, POST /campaign-create, its jobs' rollback and verify, POST /facebook-ads-sync),
+// /ad-accounts, POST /campaign-create, its jobs' rollback, verify, approve and reject, POST
+// /facebook-ads-sync),
 // 2,000 seeded bodies made from a valid one (_support/fuzz.ts: wrong types, huge and negative
 // numbers, unicode, 1 MB strings, deep nesting, missing and extra fields, `__proto__` and
 // `{result=…}` in names and keys, bodies that are not JSON), and 2,000 mangled paths and methods of
@@ -240,6 +241,19 @@ testWithStack("request fuzz", async (t, stack) => {
       base: {},
       shape: strict({}),
       emptyBodyValid: true,
+    },
+    {
+      name: "POST /campaign-create/jobs/:id/approve",
+      path: `campaign-create/jobs/${jobId}/approve`,
+      base: {},
+      shape: strict({}),
+      emptyBodyValid: true,
+    },
+    {
+      name: "POST /campaign-create/jobs/:id/reject",
+      path: `campaign-create/jobs/${jobId}/reject`,
+      base: { reason: "wrong budget" },
+      shape: strict({ reason: field(text) }),
     },
     {
       name: "POST /facebook-ads-sync",

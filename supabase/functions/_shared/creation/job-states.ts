@@ -3,6 +3,7 @@
 // name exactly the statuses that table knows.
 
 export const jobStatuses = [
+  "awaiting_approval",
   "pending",
   "verifying",
   "in_progress",
@@ -12,11 +13,17 @@ export const jobStatuses = [
   "completed",
   "failed",
   "rolled_back",
+  "rejected",
 ] as const;
 export type JobStatus = (typeof jobStatuses)[number];
 
 /** Statuses a job ends in: no worker moves it on (a verify request may reopen a completed one). */
-export const finalJobStatuses: readonly JobStatus[] = ["completed", "failed", "rolled_back"];
+export const finalJobStatuses: readonly JobStatus[] = [
+  "completed",
+  "failed",
+  "rolled_back",
+  "rejected",
+];
 
 /** Statuses of a job still creating (before any rollback was decided). */
 export const creatingJobStatuses: readonly JobStatus[] = ["pending", "verifying", "in_progress"];
