@@ -3,13 +3,15 @@
 //   1. campaigns, ad sets, ads (a changed status fires the triggers);
 //   2. daily metrics over a lookback window (Meta restates recent days);
 //   3. the final syncs step 1 uncovered.
+// The whole sync holds the account's lease (sync-leases.ts): one sync per account at a time.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { type FinalSyncReport, processFinalSyncs } from "./atomic-status-handler.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
-import { metaError } from "./errors.ts";
+import { AdrailError, metaError } from "./errors.ts";
 import { type DateRange, rangeEndingAt } from "./insights.ts";
 import { syncDailyMetrics } from "./metrics-sync.ts";
+import { extendSyncLease, finishSync } from "./sync-leases.ts";
 
 /** Meta restates up to 28 days back (attribution): the default window re-reads them all. */
 export const defaultMetricsLookbackDays = 28;
@@ -50,6 +52,12 @@ export const FacebookAdsSyncBody = z.object({
 }, { when: (payload) => payload.issues.length === 0 });
 export type FacebookAdsSyncInput = z.infer<typeof FacebookAdsSyncBody>;
 
+/** What pg_cron sends for a scheduled sync (private.start_due_ads_syncs): the account and its lease. */
+export const ScheduledSyncBody = z.object({
+  adAccountId: FacebookAdsSyncBody.shape.adAccountId,
+  leaseId: z.uuid(),
+}).strict();
+
 export type AdsSyncReport = {
   adAccountId: string;
   finalSyncsOwed: FinalSyncReport;
@@ -68,14 +76,49 @@ export function metricsRange(
   return { since, until };
 }
 
+/**
+ * Syncs the account under the lease `leaseId` (already claimed), then records the outcome and
+ * frees the account: the report when it completed, the error's code and message when it failed.
+ */
 export async function syncAdAccount(
   access: AdAccountAccess,
   range: DateRange,
+  leaseId: string,
 ): Promise<AdsSyncReport> {
-  const finalSyncs = () =>
-    processFinalSyncs({ adAccountId: access.id, access, lookbackDays: finalSyncLookbackDays });
+  let report: AdsSyncReport;
+  try {
+    report = await syncSteps(access, range, () => extendSyncLease(leaseId));
+  } catch (error) {
+    const known = error instanceof AdrailError && error.code !== "internal";
+    // A sync whose lease was taken over has nothing of its own to finish.
+    if (!(known && error.code === "sync_in_progress")) {
+      await finishSync(leaseId, "failed", {
+        error: known ? error.code : "internal",
+        message: known ? error.message : "internal error",
+      });
+    }
+    throw error;
+  }
+  await finishSync(leaseId, "completed", report);
+  return report;
+}
+
+async function syncSteps(
+  access: AdAccountAccess,
+  range: DateRange,
+  extendLease: () => Promise<unknown>,
+): Promise<AdsSyncReport> {
+  const finalSyncs = async () => {
+    await extendLease();
+    return await processFinalSyncs({
+      adAccountId: access.id,
+      access,
+      lookbackDays: finalSyncLookbackDays,
+    });
+  };
 
   const finalSyncsOwed = await finalSyncs();
+  await extendLease();
   const entities = await syncEntities(access);
   if (!entities.ok) {
     throw metaError(
@@ -83,6 +126,7 @@ export async function syncAdAccount(
       "Meta refused to list this account's campaigns, ad sets or ads",
     );
   }
+  await extendLease();
   const metrics = await syncDailyMetrics(access, range);
   if (!metrics.ok) throw metaError(metrics.error, "Meta refused this account's insights");
   const finalSyncsUncovered = await finalSyncs();

@@ -48,6 +48,10 @@ export const DbErrorCode = {
   lastOwner: "ADR08",
   /** An abuse limit reached (public.adrail_limits); DETAIL holds {action, scope, quota}. */
   limitReached: "ADR09",
+  /** A sync of the ad account is running (its lease is held): one sync per account at a time. */
+  syncRunning: "ADR18",
+  /** The sync's lease on its account is gone (expired and taken by another sync). */
+  syncLeaseLost: "ADR19",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 

@@ -5,7 +5,7 @@
 -- Account A (act_91000401): rls_owner (owner), rls_member (viewer). Account B (act_91000402):
 -- rls_stranger (owner). A has 1 job, B has 2, so aggregated views tell them apart.
 begin;
-select plan(114);
+select plan(121);
 
 select tests.create_supabase_user('rls_owner') as owner_id \gset
 select tests.create_supabase_user('rls_member') as member_id \gset
@@ -105,7 +105,10 @@ from (values
    $$ fields = '{}' $$),
   (12, 'ad_account_meta_usage', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
    format($$ insert into public.ad_account_meta_usage (ad_account_id) values (%L) $$, :'acct_b'),
-   $$ app_usage_pct = 0, recorded_at = now() $$)
+   $$ app_usage_pct = 0, recorded_at = now() $$),
+  (13, 'ads_sync_schedules', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
+   format($$ insert into public.ads_sync_schedules (ad_account_id) values (%L) $$, :'acct_b'),
+   $$ interval_minutes = 1 $$)
 ) t(n, tbl, a_rows, b_rows, member_sees, stranger_sees, insert_sql, set_clause);
 grant select on rls_tables to authenticated, anon;
 
