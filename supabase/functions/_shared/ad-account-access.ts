@@ -23,6 +23,7 @@ export const accountActions = [
   "approve",
   "manage_members",
   "manage_token",
+  "manage_webhook",
 ] as const;
 export type AccountAction = (typeof accountActions)[number];
 

@@ -52,6 +52,8 @@ export const DbErrorCode = {
   syncRunning: "ADR18",
   /** The sync's lease on its account is gone (expired and taken by another sync). */
   syncLeaseLost: "ADR19",
+  /** A webhook delivery attempt recorded by a run that no longer holds the event. */
+  notWebhookClaimant: "ADR20",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 

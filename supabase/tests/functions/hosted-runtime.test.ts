@@ -107,7 +107,12 @@ testWithStack("a hosted-like stack: gateway, background work, pg_cron", async (t
       const called = [...jobs.map((j) => j.command), dispatcher]
         .flatMap((text) => [...text.matchAll(/call_function\(\s*'([^']+)'/g)])
         .map((m) => m[1]);
-      assert.deepEqual(called.sort(), ["creation-worker", "facebook-ads-sync", "safety-net"]);
+      assert.deepEqual(called.sort(), [
+        "creation-worker",
+        "facebook-ads-sync",
+        "safety-net",
+        "webhook-deliverer",
+      ]);
       const verifyJwt = verifyJwtSettings(configToml);
       for (const name of called) assert.equal(verifyJwt(name), false, `${name}: verify_jwt`);
       assert.equal(verifyJwt("campaign-create"), true, "user-facing functions keep the check");
