@@ -111,10 +111,6 @@ async function startTestStack(
     Deno.env.set(key, value);
   }
   const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
-  // No scheduled syncs by default: the test files share one database, and pg_cron would sync the
-  // accounts of earlier files against this file's simulator, in the middle of its steps. A test
-  // of the schedule gives its own account an interval (public.set_ads_sync_interval).
-  await sql`select public.set_ads_sync_interval(null)`;
   const { anonKey } = await localKeys();
 
   const stack: TestStack = {
