@@ -3,11 +3,15 @@
 // (public.record_webhook_attempt decides: delivered, retried later with exponential backoff, or
 // dead). pg_cron starts a run every minute; a run waits for a retry coming due soon, so short
 // backoffs do not wait for a tick. At least once: a receiver deduplicates on the event id.
+import { z } from "zod";
 import { db, DbErrorCode, sqlState } from "./db.ts";
 import { log } from "./log.ts";
 import { decryptSecret, secretSlots } from "./token-crypto.ts";
 import { checkWebhookUrl } from "./webhook-url.ts";
 import { signatureHeader, signWebhook } from "./webhook-signature.ts";
+
+/** The deliverer function's body: nothing to say (pg_cron sends {}). */
+export const DelivererBody = z.object({}).strict();
 
 /** What a receiver gets: the body of every delivery. */
 export type WebhookPayload = {

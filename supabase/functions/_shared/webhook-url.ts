@@ -1,10 +1,11 @@
-// Which URLs a webhook may be sent to. adrail POSTs to the URL from inside the project's network,
-// so a URL is a way to make adrail send requests (server-side request forgery): only https, no
-// credentials in it, no IP literal of a private, loopback, link-local or otherwise internal range,
-// no `localhost`. A name can still resolve to an internal address (DNS rebinding): the deliverer
-// follows no redirects and answers nothing of the receiver's response back, and hosted edge
-// functions reach no project-internal service by address. On the local stack (ADRAIL_LOCAL_STACK_FUNCTIONS=1
-// in the functions' environment) a loopback http URL is allowed too, for tests and the demo.
+// Which URLs a webhook may be sent to. adrail POSTs to the URL from inside its own network, so a
+// URL is a way to make adrail send requests (server-side request forgery): only https, no
+// credentials in it, no IP literal of a private, loopback, link-local or otherwise internal range
+// (nor any IPv6 literal), no `localhost` or name under .localhost, .local, .internal or
+// .home.arpa. A public name can still resolve to an internal address (DNS rebinding): the
+// deliverer follows no redirects and keeps nothing of an answer but its status, so such a URL
+// cannot read an internal service. On the local stack (ADRAIL_LOCAL_STACK_FUNCTIONS=1 in the
+// functions' environment) a loopback http URL is allowed too, for tests and the demo.
 import { localStack } from "./config.ts";
 
 export type WebhookUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
@@ -27,6 +28,11 @@ function ipv6Literal(host: string): boolean {
   return host.startsWith("[");
 }
 
+/** Names that only mean something inside a network (cloud metadata services use .internal). */
+function internalName(host: string): boolean {
+  return host === "localhost" || /\.(localhost|local|internal|home\.arpa)$/.test(host);
+}
+
 function loopbackHost(host: string): boolean {
   return host === "localhost" || host === "[::1]" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
@@ -39,15 +45,14 @@ export function checkWebhookUrl(given: string): WebhookUrlCheck {
   } catch {
     return { ok: false, reason: "is not a URL" };
   }
-  const host = url.hostname.toLowerCase();
+  // The URL parser has written any IPv4 form (decimal, hex, short) as a dotted quad already.
+  const host = url.hostname.toLowerCase().replace(/\.$/, "");
   if (url.username || url.password) return { ok: false, reason: "must not hold credentials" };
   if (localStack() && loopbackHost(host) && ["http:", "https:"].includes(url.protocol)) {
     return { ok: true, url: url.href };
   }
   if (url.protocol !== "https:") return { ok: false, reason: "must be https" };
-  if (
-    host === "localhost" || host.endsWith(".localhost") || internalIpv4(host) || ipv6Literal(host)
-  ) {
+  if (internalName(host) || internalIpv4(host) || ipv6Literal(host)) {
     return { ok: false, reason: "must not name a loopback, private or link-local address" };
   }
   return { ok: true, url: url.href };

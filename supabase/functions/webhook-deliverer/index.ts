@@ -6,10 +6,7 @@ import { authenticateService } from "../_shared/auth.ts";
 import { runInBackground } from "../_shared/background-task.ts";
 import { AdrailError } from "../_shared/errors.ts";
 import { json, parseJsonBody, serveJson } from "../_shared/http.ts";
-import { runWebhookDeliverer } from "../_shared/webhook-delivery.ts";
-import { z } from "zod";
-
-const DelivererBody = z.object({}).strict();
+import { DelivererBody, runWebhookDeliverer } from "../_shared/webhook-delivery.ts";
 
 Deno.serve(serveJson("webhook-deliverer", async (req) => {
   await authenticateService(req);

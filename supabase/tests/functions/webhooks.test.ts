@@ -57,6 +57,9 @@ testWithStack("completion webhooks", async (t, stack) => {
             ["https://10.1.2.3/x", "must not name a loopback, private or link-local address"],
             ["https://169.254.169.254/latest/meta-data", "must not name a loopback"],
             ["https://[fd00::1]/x", "must not name a loopback"],
+            ["https://167772161/x", "must not name a loopback"], // 10.0.0.1, written as a number
+            ["https://metadata.google.internal/x", "must not name a loopback"],
+            ["https://printer.local./x", "must not name a loopback"],
             ["https://user:pw@hooks.example.com/x", "must not hold credentials"],
             ["hooks.example.com", "is not a URL"],
           ]
