@@ -1,6 +1,7 @@
-// deno task rotate-token-key: re-encrypts every stored ad account secret that is not under the
-// current TOKEN_ENCRYPTION_KEY (rows under a key of TOKEN_ENCRYPTION_KEYRING, and legacy rows
-// written before key ids existed) under it, with its account and column as associated data.
+// deno task rotate-token-key: re-encrypts every stored ad account secret (token, app secret,
+// webhook signing secret) that is not under the current TOKEN_ENCRYPTION_KEY (rows under a key of
+// TOKEN_ENCRYPTION_KEYRING, and legacy rows written before key ids existed) under it, with its
+// account and column as associated data.
 //
 //   TOKEN_ENCRYPTION_KEY=<new> TOKEN_ENCRYPTION_KEYRING=<old> SUPABASE_DB_URL=<direct db url> \
 //     deno task rotate-token-key [--batch-size=200]
@@ -45,6 +46,7 @@ type Row = {
   platform_account_id: string;
   access_token_ciphertext: string;
   app_secret_ciphertext: string | null;
+  webhook_secret_ciphertext: string | null;
 };
 
 type Rewrite = {
@@ -53,12 +55,15 @@ type Rewrite = {
   new_token: string;
   old_secret: string | null;
   new_secret: string | null;
+  old_webhook_secret: string | null;
+  new_webhook_secret: string | null;
 };
 
 /** Rows whose secrets are all under the key whose ciphertexts start with `prefix`. */
 function underKey(sql: Sql, prefix: string) {
   return sql`(starts_with(access_token_ciphertext, ${prefix})
-    and (app_secret_ciphertext is null or starts_with(app_secret_ciphertext, ${prefix})))`;
+    and (app_secret_ciphertext is null or starts_with(app_secret_ciphertext, ${prefix}))
+    and (webhook_secret_ciphertext is null or starts_with(webhook_secret_ciphertext, ${prefix})))`;
 }
 
 /** The secret decrypted and encrypted again under the current key, in the same slot. */
@@ -76,6 +81,10 @@ async function rewriteOf(row: Row, failed: RotationReport["failed"]): Promise<Re
       old_secret: row.app_secret_ciphertext,
       new_secret: row.app_secret_ciphertext
         ? await reencrypt(row.app_secret_ciphertext, slots.appSecret)
+        : null,
+      old_webhook_secret: row.webhook_secret_ciphertext,
+      new_webhook_secret: row.webhook_secret_ciphertext
+        ? await reencrypt(row.webhook_secret_ciphertext, slots.webhookSecret)
         : null,
     };
   } catch (error) {
@@ -107,7 +116,8 @@ export async function rotateTokenKey(sql: Sql, batchSize: number): Promise<Rotat
   let after: string | null = null;
   for (;;) {
     const rows: Row[] = await sql<Row[]>`
-      select id, platform, platform_account_id, access_token_ciphertext, app_secret_ciphertext
+      select id, platform, platform_account_id, access_token_ciphertext, app_secret_ciphertext,
+             webhook_secret_ciphertext
       from public.ad_accounts
       where not ${underKey(sql, prefix)} and (${after}::uuid is null or id > ${after}::uuid)
       order by id
@@ -120,11 +130,14 @@ export async function rotateTokenKey(sql: Sql, batchSize: number): Promise<Rotat
     // One statement per batch; a row whose ciphertexts changed since they were read is skipped.
     const updated = await sql`
       update public.ad_accounts a
-      set access_token_ciphertext = r.new_token, app_secret_ciphertext = r.new_secret
+      set access_token_ciphertext = r.new_token, app_secret_ciphertext = r.new_secret,
+          webhook_secret_ciphertext = r.new_webhook_secret
       from jsonb_to_recordset(${sql.json(rewrites)})
-        as r(id uuid, old_token text, new_token text, old_secret text, new_secret text)
+        as r(id uuid, old_token text, new_token text, old_secret text, new_secret text,
+             old_webhook_secret text, new_webhook_secret text)
       where a.id = r.id and a.access_token_ciphertext = r.old_token
         and a.app_secret_ciphertext is not distinct from r.old_secret
+        and a.webhook_secret_ciphertext is not distinct from r.old_webhook_secret
       returning a.id`;
     report.reencrypted += updated.count;
     report.changedMeanwhile += rewrites.length - updated.count;

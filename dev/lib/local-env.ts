@@ -69,5 +69,7 @@ export function functionsEnv(databaseUrl: string, graphBaseUrl: string): Record<
     JWT_ISSUER: localJwtIssuer,
     TOKEN_ENCRYPTION_KEY: localTokenEncryptionKey,
     CRON_SECRET: localCronSecret,
+    // Webhooks may go to this machine's receivers (loopback http): never on Supabase.
+    ADRAIL_LOCAL_STACK_FUNCTIONS: "1",
   };
 }

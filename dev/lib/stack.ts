@@ -176,6 +176,29 @@ async function restoreFunctionsUrl(databaseUrl: string, url: string | undefined)
   }
 }
 
+/**
+ * Sets the default interval of scheduled syncs (null: none); returns the one it replaced. The
+ * demo, the bench and the tests count and assert what they drive themselves: a sync pg_cron
+ * started in the middle (hourly, at each account's own minute) would add Graph requests to their
+ * counts, and the test files share one database. So scheduled syncs are off while they run (a
+ * test of the schedule gives its own account an interval) and the default comes back after;
+ * `deno task start` keeps it.
+ */
+async function setDefaultSyncInterval(
+  databaseUrl: string,
+  minutes: number | null,
+): Promise<number | null> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ previous }] = await sql<{ previous: number | null }[]>`
+      select interval_minutes as previous from public.ads_sync_settings`;
+    await sql`select public.set_ads_sync_interval(${minutes})`;
+    return previous;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
   localStackDatabase(options.databaseUrl);
   const simulator = await startSimulator({
@@ -190,6 +213,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
   );
   const relay = await startPgNetRelay({ databaseUrl: options.databaseUrl });
   const { replacedUrl } = await wireCronToFunctions(options.databaseUrl, functions.url);
+  const syncInterval = await setDefaultSyncInterval(options.databaseUrl, null);
   return {
     databaseUrl: options.databaseUrl,
     simulator,
@@ -199,6 +223,7 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
       await relay.close();
       await simulator.close();
       await restoreFunctionsUrl(options.databaseUrl, replacedUrl);
+      await setDefaultSyncInterval(options.databaseUrl, syncInterval);
     },
   };
 }

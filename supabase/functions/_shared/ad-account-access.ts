@@ -8,6 +8,7 @@ import { db, DbErrorCode, sqlState } from "./db.ts";
 import { AdrailError } from "./errors.ts";
 import { GraphClient } from "./graph-client.ts";
 import { usageRecorder } from "./meta-usage.ts";
+import { extendSyncLease } from "./sync-leases.ts";
 import { decryptSecret, secretSlots } from "./token-crypto.ts";
 
 export type AdAccountRole = "owner" | "approver" | "launcher" | "viewer";
@@ -23,6 +24,7 @@ export const accountActions = [
   "manage_members",
   "manage_token",
   "manage_settings",
+  "manage_webhook",
 ] as const;
 export type AccountAction = (typeof accountActions)[number];
 
@@ -99,4 +101,19 @@ export async function adAccountById(id: string): Promise<AdAccountAccess> {
     from public.ad_accounts where id = ${id}`;
   if (!account) throw new AdrailError("not_found", `ad account ${id} not found`);
   return await withGraphClient(account);
+}
+
+/**
+ * The account of a scheduled sync, found by its lease (which the sync then holds): not_found when
+ * the lease is another account's.
+ */
+export async function scheduledSyncAccount(
+  platformAccountId: string,
+  leaseId: string,
+): Promise<AdAccountAccess> {
+  const access = await adAccountById(await extendSyncLease(leaseId));
+  if (access.platformAccountId !== platformAccountId) {
+    throw new AdrailError("not_found", `ad account ${platformAccountId} not found`);
+  }
+  return access;
 }

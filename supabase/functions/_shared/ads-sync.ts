@@ -6,16 +6,18 @@
 //   2. daily metrics over a lookback window (Meta restates recent days), as async reports where
 //      Meta finds a level too big, polled for INSIGHTS_REPORT_WAIT_SECONDS at most;
 //   3. the final syncs step 1 uncovered.
+// The whole sync holds the account's lease (sync-leases.ts): one sync per account at a time.
 import { z } from "zod";
 import type { AdAccountAccess } from "./ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { type FinalSyncReport, processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
 import { attributionTailReadEverySeconds, insightsReportWaitSeconds } from "./config.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
-import { metaError } from "./errors.ts";
+import { AdrailError, metaError } from "./errors.ts";
 import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "./insights.ts";
 import { withLogContext } from "./log.ts";
 import { type MetricsSyncCounts, syncDailyMetrics } from "./metrics-sync.ts";
+import { extendSyncLease, finishSync } from "./sync-leases.ts";
 
 /** Meta restates up to 28 days back (attribution): the default window re-reads them all. */
 export const defaultMetricsLookbackDays = 28;
@@ -56,6 +58,12 @@ export const FacebookAdsSyncBody = z.object({
 }, { when: (payload) => payload.issues.length === 0 });
 export type FacebookAdsSyncInput = z.infer<typeof FacebookAdsSyncBody>;
 
+/** What pg_cron sends for a scheduled sync (private.start_due_ads_syncs): the account and its lease. */
+export const ScheduledSyncBody = z.object({
+  adAccountId: FacebookAdsSyncBody.shape.adAccountId,
+  leaseId: z.uuid(),
+}).strict();
+
 export type AdsSyncReport = {
   adAccountId: string;
   finalSyncsOwed: FinalSyncReport;
@@ -75,29 +83,59 @@ export function metricsRange(
   return { since, until };
 }
 
-/** Syncs one account; every line it logs names the account. */
-export function syncAdAccount(access: AdAccountAccess, range: DateRange): Promise<AdsSyncReport> {
-  return withLogContext(
-    { adAccountId: access.platformAccountId },
-    () => syncAccount(access, range),
-  );
+/**
+ * Syncs the account under the lease `leaseId` (already claimed), then records the outcome and
+ * frees the account: the report when it completed, the error's code and message when it failed.
+ * Every line it logs names the account.
+ */
+export function syncAdAccount(
+  access: AdAccountAccess,
+  range: DateRange,
+  leaseId: string,
+): Promise<AdsSyncReport> {
+  return withLogContext({ adAccountId: access.platformAccountId }, async () => {
+    let report: AdsSyncReport;
+    try {
+      report = await syncSteps(access, range, () => extendSyncLease(leaseId));
+    } catch (error) {
+      const known = error instanceof AdrailError && error.code !== "internal";
+      // A sync whose lease was taken over has nothing of its own to finish.
+      if (!(known && error.code === "sync_in_progress")) {
+        await finishSync(leaseId, "failed", {
+          error: known ? error.code : "internal",
+          message: known ? error.message : "internal error",
+        });
+      }
+      throw error;
+    }
+    await finishSync(leaseId, "completed", report);
+    return report;
+  });
 }
 
-async function syncAccount(access: AdAccountAccess, range: DateRange): Promise<AdsSyncReport> {
+async function syncSteps(
+  access: AdAccountAccess,
+  range: DateRange,
+  extendLease: () => Promise<unknown>,
+): Promise<AdsSyncReport> {
   const fetcher = metaMetricsFetcher(access.graph);
-  const finalSyncs = () =>
-    processAllPendingFinalSyncs({
+  const finalSyncs = async () => {
+    await extendLease();
+    return await processAllPendingFinalSyncs({
       adAccountId: access.id,
       fetcherFor: () => Promise.resolve(fetcher),
       lookbackDays: finalSyncLookbackDays,
     });
+  };
 
   const finalSyncsOwed = await finalSyncs();
+  await extendLease();
   const attributionTails = await readAttributionTails({
     adAccountId: access.id,
     fetcherFor: () => Promise.resolve(fetcher),
     readEverySeconds: attributionTailReadEverySeconds(),
   });
+  await extendLease();
   const entities = await syncEntities(access);
   if (!entities.ok) {
     throw metaError(
@@ -105,6 +143,7 @@ async function syncAccount(access: AdAccountAccess, range: DateRange): Promise<A
       "Meta refused to list this account's campaigns, ad sets or ads",
     );
   }
+  await extendLease();
   const metrics = await syncDailyMetrics(
     access,
     range,

@@ -115,6 +115,28 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
   return a.reduce((diff, byte, i) => diff | (byte ^ b[i]), 0) === 0;
 }
 
+/** Whether the request carries pg_cron's secret: 401 when it carries another. */
+async function fromCron(req: Request): Promise<boolean> {
+  const given = req.headers.get("x-cron-secret");
+  if (given === null) return false;
+  const secret = cronSecret();
+  if (secret && await sameSecret(given, secret)) return true;
+  throw new AdrailError("unauthorized", "invalid cron secret");
+}
+
+/**
+ * Functions that users call and pg_cron schedules (facebook-ads-sync): pg_cron's x-cron-secret,
+ * or else a signed-in user exactly as authenticateUser checks one. verify_jwt is off for them
+ * (the secret is no JWT), so this is the only check of the user's JWT.
+ */
+export async function authenticateUserOrCron(
+  req: Request,
+  access: Access,
+): Promise<{ caller: "cron" } | { caller: "user"; user: AuthenticatedUser }> {
+  if (await fromCron(req)) return { caller: "cron" };
+  return { caller: "user", user: await authenticateUser(req, access) };
+}
+
 /**
  * Service-only functions (safety-net): the service-role key, or pg_cron's x-cron-secret header.
  * 401 without either; 403 for a valid user JWT, which is not enough.

@@ -210,3 +210,13 @@ export function insightsReportWaitSeconds(): number {
   }
   return seconds;
 }
+
+/**
+ * Whether the functions run on adrail's local stack: dev/lib/local-env.ts sets
+ * ADRAIL_LOCAL_STACK_FUNCTIONS=1 (as ADRAIL_LOCAL_STACK=1 declares the local stack's database; a
+ * name of its own, so that one never implies the other). Never set on Supabase. Webhooks may then
+ * go to a loopback http URL.
+ */
+export function localStack(): boolean {
+  return Deno.env.get("ADRAIL_LOCAL_STACK_FUNCTIONS") === "1";
+}

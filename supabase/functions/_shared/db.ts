@@ -65,6 +65,12 @@ export const DbErrorCode = {
   capBelowReserved: "ADR14",
   /** A status change without an open attribution tail (not final-synced yet, settled, superseded). */
   noOpenTail: "ADR15",
+  /** A sync of the ad account is running (its lease is held): one sync per account at a time. */
+  syncRunning: "ADR18",
+  /** The sync's lease on its account is gone (expired and taken by another sync). */
+  syncLeaseLost: "ADR19",
+  /** A webhook delivery attempt recorded by a run that no longer holds the event. */
+  notWebhookClaimant: "ADR20",
 } as const;
 export type DbErrorCode = (typeof DbErrorCode)[keyof typeof DbErrorCode];
 

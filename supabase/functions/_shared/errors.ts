@@ -26,6 +26,8 @@ export const errorCodes = [
   "account_already_connected",
   /** A membership change that would leave an ad account without an owner. */
   "last_owner",
+  /** A sync of this ad account is running already: one at a time per account. */
+  "sync_in_progress",
   /** The request body is larger than the functions accept. */
   "payload_too_large",
   /** Pre-creation verification found a reason not to launch; nothing was created. */

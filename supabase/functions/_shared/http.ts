@@ -45,6 +45,7 @@ export const statusOfCode: Record<ErrorCode, number> = {
   budget_cap_exceeded: 409,
   account_already_connected: 409,
   last_owner: 409,
+  sync_in_progress: 409,
   payload_too_large: 413,
   verification_failed: 422,
   meta_rejected: 422,

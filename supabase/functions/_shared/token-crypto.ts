@@ -19,19 +19,23 @@ import { tokenEncryptionKeys } from "./config.ts";
 import { AdrailError } from "./errors.ts";
 
 /** The columns of public.ad_accounts that hold a secret. */
-export type SecretColumn = "access_token_ciphertext" | "app_secret_ciphertext";
+export type SecretColumn =
+  | "access_token_ciphertext"
+  | "app_secret_ciphertext"
+  | "webhook_secret_ciphertext";
 
 /** Where a secret is stored: its ciphertext is bound to exactly this place. */
 export type SecretSlot = { platform: string; platformAccountId: string; column: SecretColumn };
 
-/** The two secret slots of an ad account's row. */
+/** The secret slots of an ad account's row. */
 export function secretSlots(
   platform: string,
   platformAccountId: string,
-): { accessToken: SecretSlot; appSecret: SecretSlot } {
+): { accessToken: SecretSlot; appSecret: SecretSlot; webhookSecret: SecretSlot } {
   return {
     accessToken: { platform, platformAccountId, column: "access_token_ciphertext" },
     appSecret: { platform, platformAccountId, column: "app_secret_ciphertext" },
+    webhookSecret: { platform, platformAccountId, column: "webhook_secret_ciphertext" },
   };
 }
 

@@ -1,15 +1,24 @@
 // POST /ad-accounts connects an ad account (token checked with Meta, stored encrypted, caller
 // becomes owner: 201) or lets its owner replace the token (200); GET /ad-accounts lists the
-// caller's accounts.
+// caller's accounts; POST /ad-accounts/webhook { adAccountId, url } sets (or, url null, removes)
+// the account's completion webhook, for its owners: the signing secret is answered this once.
 import { authenticateUser } from "../_shared/auth.ts";
 import { connectAdAccount, ConnectAdAccountBody, listAdAccounts } from "../_shared/ad-accounts.ts";
 import { AdrailError } from "../_shared/errors.ts";
 import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
 import { takeQuota } from "../_shared/request-limits.ts";
+import { setAccountWebhook, SetWebhookBody } from "../_shared/webhook-settings.ts";
 
 Deno.serve(serveJson("ad-accounts", async (req) => {
   const user = await authenticateUser(req, { write: req.method !== "GET" });
-  if (subPath(req, "ad-accounts") !== "/") throw new AdrailError("not_found", "no such route");
+  const route = subPath(req, "ad-accounts");
+  if (route === "/webhook") {
+    if (req.method !== "POST") throw new AdrailError("method_not_allowed", "use POST");
+    await takeQuota("connect", { userId: user.id });
+    const input = await parseJsonBody(req, SetWebhookBody);
+    return json(200, await setAccountWebhook(user.id, input));
+  }
+  if (route !== "/") throw new AdrailError("not_found", "no such route");
   if (req.method === "GET") {
     await takeQuota("read", { userId: user.id });
     return json(200, { accounts: await listAdAccounts(user.id) });

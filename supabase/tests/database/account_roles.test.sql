@@ -47,11 +47,11 @@ select results_eq(
   $$ select role, array_agg(action order by action) from private.account_role_actions
      group by role order by array_position(array['owner', 'approver', 'launcher', 'viewer'], role) $$,
   $$ values
-     ('owner'::text, array['approve', 'launch', 'manage_all_jobs', 'manage_members', 'manage_own_jobs', 'manage_settings', 'manage_token', 'read', 'sync']),
+     ('owner'::text, array['approve', 'launch', 'manage_all_jobs', 'manage_members', 'manage_own_jobs', 'manage_settings', 'manage_token', 'manage_webhook', 'read', 'sync']),
      ('approver', array['approve', 'launch', 'manage_all_jobs', 'manage_own_jobs', 'read', 'sync']),
      ('launcher', array['launch', 'manage_own_jobs', 'read', 'sync']),
      ('viewer', array['read']) $$,
-  'owner manages members, tokens and settings, approver approves and steers any job, launcher launches, syncs and steers its own, viewer reads');
+  'owner manages members, tokens, settings and webhooks, approver approves and steers any job, launcher launches, syncs and steers its own, viewer reads');
 select is(private.account_role_allows(:'acct', :'stranger_id', 'read'), false, 'a non-member may do nothing');
 
 -- ---------------------------------------------------------------------------------------------

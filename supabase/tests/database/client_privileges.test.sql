@@ -47,7 +47,8 @@ end;
 $$;
 
 create temp table cp_secret_columns (col text) on commit drop;
-insert into cp_secret_columns values ('access_token_ciphertext'), ('app_secret_ciphertext');
+insert into cp_secret_columns values ('access_token_ciphertext'), ('app_secret_ciphertext'),
+  ('webhook_secret_ciphertext');
 grant select on cp_before, cp_secret_columns to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
--- pg_cron calls the worker every minute and the safety net weekly, over pg_net, with the URL and
--- secret from Vault. Plain Postgres has neither pg_net nor Vault: the local bootstrap's stand-ins
+-- pg_cron calls the worker every minute, the safety net weekly, the due syncs and the webhook
+-- deliverer every minute, over pg_net, with the URL and secret from Vault. Plain Postgres has neither pg_net nor Vault: the local bootstrap's stand-ins
 -- (dev/supabase-bootstrap.sql) have their interface, so the real schedule and the real call are
 -- exercised. Everything here is rolled back: a queued request is never sent.
 begin;
-select plan(5);
+select plan(6);
 
 -- Where pg_net is not enabled (its schema hidden for the length of this transaction).
 alter schema net rename to net_hidden;
@@ -34,13 +34,19 @@ $$;
 select is(
   public.schedule_adrail_jobs(),
   case when to_regnamespace('cron') is null then '{}'::text[]
-       else array['adrail-creation-worker', 'adrail-safety-net'] end,
-  'with pg_cron and pg_net, the worker and the safety net are scheduled');
+       else array['adrail-creation-worker', 'adrail-safety-net', 'adrail-ads-sync',
+                  'adrail-webhook-deliverer'] end,
+  'with pg_cron and pg_net, the worker, the safety net, the syncs and the deliverer are scheduled');
 select is(
   pg_temp.cron_command('adrail-creation-worker'),
   case when to_regnamespace('cron') is null then null
        else $$ select private.call_function('creation-worker') $$ end,
   'the worker job calls the creation-worker function');
+select is(
+  pg_temp.cron_command('adrail-ads-sync'),
+  case when to_regnamespace('cron') is null then null
+       else $$ select private.start_due_ads_syncs() $$ end,
+  'the sync job starts the due accounts'' syncs (they call facebook-ads-sync)');
 
 select private.call_function('safety-net') as request_id \gset
 select results_eq(

@@ -5,7 +5,7 @@
 -- Account A (act_91000401): rls_owner (owner), rls_member (viewer). Account B (act_91000402):
 -- rls_stranger (owner). A has 1 job, B has 2, so aggregated views tell them apart.
 begin;
-select plan(138);
+select plan(155);
 
 select tests.create_supabase_user('rls_owner') as owner_id \gset
 select tests.create_supabase_user('rls_member') as member_id \gset
@@ -36,6 +36,7 @@ begin
     values ('ad', 'rls-' || x || '-ad', acct, '2026-11-01', 10);
     insert into public.pre_creation_verifications (user_id, ad_account_id, campaign_name, can_proceed, verification_time_ms, errors)
     values (uid, acct, 'rls launch', false, 12, '["account disabled"]');
+    insert into public.webhook_outbox (ad_account_id, event_type, payload) values (acct, 'sync.completed', '{}');
     for k in 1 .. case x when 'a' then 1 else 2 end loop
       j := (public.create_campaign_creation_job(uid, acct, 'rls launch ' || k, 1, 1, '{}', 'h')).id;
       if k = 1 then
@@ -120,7 +121,13 @@ from (values
    $$ decision = 'approved', reason = 'hacked' $$),
   (15, 'budget_ledger', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 2,
    format($$ insert into public.budget_ledger (ad_account_id, job_id, entry, amount, balance_after) values (%L, %s, 'release', 0, 0) $$, :'acct_a', :job_a),
-   $$ amount = 0 $$)
+   $$ amount = 0 $$),
+  (16, 'ads_sync_schedules', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
+   format($$ insert into public.ads_sync_schedules (ad_account_id) values (%L) $$, :'acct_b'),
+   $$ interval_minutes = 1 $$),
+  (17, 'webhook_outbox', format('ad_account_id = %L', :'acct_a'), format('ad_account_id = %L', :'acct_b'), 1, 1,
+   format($$ insert into public.webhook_outbox (ad_account_id, event_type, payload) values (%L, 'job.completed', '{}') $$, :'acct_a'),
+   $$ status = 'dead' $$)
 ) t(n, tbl, a_rows, b_rows, member_sees, stranger_sees, insert_sql, set_clause);
 grant select on rls_tables to authenticated, anon;
 
@@ -145,7 +152,7 @@ insert into rls_views values
   (3, 'verification_discrepancies', true), (4, 'pre_creation_verification_failures', true),
   (5, 'rollback_rate_daily', false), (6, 'stuck_creation_jobs', true), (7, 'final_sync_backlog', true),
   (8, 'campaign_creation_job_progress', true), (9, 'account_rate_limits', true),
-  (10, 'ad_account_budgets', true);
+  (10, 'ad_account_budgets', true), (11, 'webhook_deliveries', true);
 grant select on rls_views to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

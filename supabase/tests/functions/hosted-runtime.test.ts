@@ -101,9 +101,18 @@ testWithStack("a hosted-like stack: gateway, background work, pg_cron", async (t
     async () => {
       const jobs = await stack.sql<{ jobname: string; command: string }[]>`
       select jobname, command from cron.job where jobname like 'adrail-%'`;
-      const called = jobs.flatMap((j) => [...j.command.matchAll(/call_function\('([^']+)'\)/g)])
+      // The jobs' commands and the private functions they run (the sync dispatcher).
+      const [{ dispatcher }] = await stack.sql<{ dispatcher: string }[]>`
+      select pg_get_functiondef('private.start_due_ads_syncs()'::regprocedure) as dispatcher`;
+      const called = [...jobs.map((j) => j.command), dispatcher]
+        .flatMap((text) => [...text.matchAll(/call_function\(\s*'([^']+)'/g)])
         .map((m) => m[1]);
-      assert.deepEqual(called.sort(), ["creation-worker", "safety-net"]);
+      assert.deepEqual(called.sort(), [
+        "creation-worker",
+        "facebook-ads-sync",
+        "safety-net",
+        "webhook-deliverer",
+      ]);
       const verifyJwt = verifyJwtSettings(configToml);
       for (const name of called) assert.equal(verifyJwt(name), false, `${name}: verify_jwt`);
       assert.equal(verifyJwt("campaign-create"), true, "user-facing functions keep the check");
