@@ -99,35 +99,39 @@ testWithStack("campaign-create when Meta misbehaves for a long time", async (t, 
     async () => {
       const accounts: string[] = [];
       for (let i = 0; i < 4; i++) accounts.push((await stack.connectAdAccount(owner)).id);
-      // Slow batches, so every launch is half-way when Meta goes down.
+      // Slow batches (7.5 s a launch), so every launch is half-way when Meta goes down.
       await stack.sim("/__sim/faults", {
-        rules: [{ path: "^/act_[0-9]+/adsets$", effect: { delayMs: 200 } }],
+        rules: [{ path: "^/act_[0-9]+/adsets$", effect: { delayMs: 1500 } }],
       });
-      const jobs = await Promise.all(
-        accounts.map((act) => launched(stack, owner, launchBody(act, `Outage ${act}`, 5))),
-      );
-      for (const jobId of jobs) {
-        await until(
-          "a first ad set",
-          async () => (await slotsCreated(stack, jobId)) >= 2 ? true : undefined,
+      try {
+        const jobs = await Promise.all(
+          accounts.map((act) => launched(stack, owner, launchBody(act, `Outage ${act}`, 5))),
         );
-      }
-      await stack.sim("/__sim/faults", {
-        rules: [{ effect: { error: { code: 2, transient: true, status: 503 } } }],
-      });
-      await until("every account's breaker open", async () => {
-        const [{ n }] = await stack.sql`
-          select count(*)::int as n from public.ad_accounts
-          where platform_account_id = any(${accounts}) and meta_outage_until is not null`;
-        return n === accounts.length ? true : undefined;
-      });
-      await new Promise((resolve) => setTimeout(resolve, 8000)); // Meta stays down a while
-      await stack.sim("/__sim/clock", { advanceSeconds: 30 * 60 });
-      await stack.sim("/__sim/faults", { rules: [] });
+        await Promise.all(jobs.map((jobId) =>
+          until(
+            "a first ad set",
+            async () => (await slotsCreated(stack, jobId)) >= 2 ? true : undefined,
+          )
+        ));
+        await stack.sim("/__sim/faults", {
+          rules: [{ effect: { error: { code: 2, transient: true, status: 503 } } }],
+        });
+        await until("every account's breaker open", async () => {
+          const [{ n }] = await stack.sql`
+            select count(*)::int as n from public.ad_accounts
+            where platform_account_id = any(${accounts}) and meta_outage_until is not null`;
+          return n === accounts.length ? true : undefined;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 8000)); // Meta stays down a while
+        await stack.sim("/__sim/clock", { advanceSeconds: 30 * 60 });
+        await stack.sim("/__sim/faults", { rules: [] });
 
-      for (const jobId of jobs) {
-        assert.equal(await stack.jobSettled(jobId, { timeoutMs: 120_000 }), "completed");
-        assert.equal((await job(stack, jobId)).retry_count, 0, "the outage spent no retry");
+        for (const jobId of jobs) {
+          assert.equal(await stack.jobSettled(jobId, { timeoutMs: 120_000 }), "completed");
+          assert.equal((await job(stack, jobId)).retry_count, 0, "the outage spent no retry");
+        }
+      } finally {
+        await stack.sim("/__sim/faults", { rules: [] });
       }
       for (const act of accounts) await assertExactly(stack, act, 5, 5);
     },
