@@ -1,0 +1,257 @@
+// A big account synced: campaigns, ad sets and ads live on the simulator, mirrored by a first
+// facebook-ads-sync; then some ads paused on Meta's side and the account synced until no final
+// sync is owed (each sync takes what it owes, then what it uncovers). Measured: the syncs' time,
+// final syncs per second, the Graph requests that read final syncs' metrics (per-id /insights,
+// plain or inside batches), and what the status-change triggers cost on the sync's upsert of
+// every entity (the same upsert with the triggers on and off, rolled back each time).
+import { adSetTemplate, type BenchStack, median, sleep } from "./harness.ts";
+import type { BatchOperation } from "../supabase/functions/_shared/graph-client.ts";
+
+export type SyncShape = {
+  campaigns: number;
+  adSetsPerCampaign: number;
+  adsPerAdSet: number;
+  statusChanges: number;
+  triggerTrials: number;
+};
+
+export type SyncResult = {
+  entities: number;
+  statusChanges: number;
+  latencyMs: number;
+  /** The first sync: every entity new. */
+  firstSyncMs: number;
+  /** The syncs after the changes, until no final sync is owed. */
+  syncMs: number;
+  syncCalls: number;
+  finalSyncs: number;
+  finalSyncsPerSecond: number;
+  finalSyncRequests: number;
+  finalSyncRequestsPer1000: number;
+  /** sync_ad_entities over every entity, `statusChanges` of them changing status. */
+  triggerOverhead: { rows: number; withMs: number; withoutMs: number; ratio: number };
+};
+
+const entityCount = (s: SyncShape) => s.campaigns * (1 + s.adSetsPerCampaign * (1 + s.adsPerAdSet));
+
+async function run(bench: BenchStack, ops: BatchOperation[]): Promise<string[]> {
+  const answer = await bench.graph.batch(ops);
+  if (!answer.ok) throw new Error(`set-up batch: ${answer.error.message}`);
+  return answer.data.map((item) => {
+    if (!item.ok) throw new Error(`set-up item: ${item.error.message}`);
+    return (item.data as { id: string }).id;
+  });
+}
+
+/** The account's objects, created ACTIVE three (simulated) days ago, in batches Meta accepts. */
+async function populate(bench: BenchStack, act: string, shape: SyncShape): Promise<string[]> {
+  const day = 86_400_000;
+  await bench.control("clock", { now: new Date(Date.now() - 3 * day).toISOString() });
+  const campaigns = await run(
+    bench,
+    Array.from({ length: shape.campaigns }, (_, c) => ({
+      method: "POST" as const,
+      path: `/${act}/campaigns`,
+      params: {
+        name: `Sync C${c}`,
+        objective: "OUTCOME_SALES",
+        special_ad_categories: [],
+        is_adset_budget_sharing_enabled: false,
+        status: "ACTIVE",
+      },
+    })),
+  );
+  // One ad set of a campaign per batch (Meta's rule): each batch takes one of every campaign.
+  const adSets: string[] = [];
+  for (let s = 0; s < shape.adSetsPerCampaign; s++) {
+    adSets.push(
+      ...await run(
+        bench,
+        campaigns.map((campaign, c) => ({
+          method: "POST" as const,
+          path: `/${act}/adsets`,
+          params: {
+            name: `Sync C${c} S${s}`,
+            campaign_id: campaign,
+            status: "ACTIVE",
+            ...adSetTemplate,
+          },
+        })),
+      ),
+    );
+  }
+  const adOps: BatchOperation[] = adSets.flatMap((adSet, s) =>
+    Array.from({ length: shape.adsPerAdSet }, (_, a) => ({
+      method: "POST" as const,
+      path: `/${act}/ads`,
+      params: {
+        name: `Sync S${s} A${a}`,
+        adset_id: adSet,
+        creative: { creative_id: "555" },
+        status: "ACTIVE",
+      },
+    }))
+  );
+  const chunks = Array.from(
+    { length: Math.ceil(adOps.length / 50) },
+    (_, i) => adOps.slice(i * 50, i * 50 + 50),
+  );
+  const ads: string[] = [];
+  for (let i = 0; i < chunks.length; i += 4) {
+    for (const ids of await Promise.all(chunks.slice(i, i + 4).map((c) => run(bench, c)))) {
+      ads.push(...ids);
+    }
+  }
+  await bench.control("clock", { now: new Date().toISOString() });
+  return ads;
+}
+
+type SyncReport = {
+  finalSyncsOwed: { completed: number };
+  finalSyncsUncovered: { completed: number };
+};
+
+/** facebook-ads-sync as an app calls it: a 429 or 5xx is sent again after its Retry-After. */
+async function syncOnce(bench: BenchStack, act: string): Promise<SyncReport> {
+  for (let attempt = 0;; attempt++) {
+    const answer = await bench.invoke("facebook-ads-sync", { adAccountId: act });
+    if (answer.status === 200) return answer.body as unknown as SyncReport;
+    if (attempt >= 5 || !(answer.status === 429 || answer.status >= 500)) {
+      throw new Error(`facebook-ads-sync answered ${answer.status} ${JSON.stringify(answer.body)}`);
+    }
+    await sleep((answer.retryAfter ?? 1) * 1000);
+  }
+}
+
+async function owed(bench: BenchStack, act: string): Promise<number> {
+  const [{ n }] = await bench.sql<{ n: number }[]>`
+    select count(*)::int as n from public.ad_status_change_log l
+    join public.ad_accounts a on a.id = l.ad_account_id
+    where a.platform_account_id = ${act} and l.requires_final_sync and not l.final_sync_completed`;
+  return n;
+}
+
+/** A per-id insights read (a final sync's), not the account-level /act_…/insights. */
+const perIdInsights = /^\/v\d+\.\d+\/\d+\/insights/;
+
+/**
+ * sync_ad_entities over the account's entities as stored, `changes` active ads paused, with the
+ * status triggers on and off (each in a transaction rolled back), alternating; the ratio is the
+ * median of each pair's.
+ */
+async function triggerOverhead(bench: BenchStack, act: string, changes: number, trials: number) {
+  const conn = await bench.sql.reserve();
+  try {
+    const [{ id }] = await conn<{ id: string }[]>`
+      select id from public.ad_accounts where platform_account_id = ${act}`;
+    await conn`
+      create temp table bench_payload on commit preserve rows as
+      select
+        (select jsonb_agg(jsonb_build_object('id', platform_campaign_id, 'name', name, 'status', status,
+                 'effective_status', effective_status, 'objective', objective))
+         from public.ad_campaigns where ad_account_id = ${id}) as campaigns,
+        (select jsonb_agg(jsonb_build_object('id', platform_ad_set_id, 'name', name,
+                 'campaign_id', platform_campaign_id, 'status', status, 'effective_status', effective_status))
+         from public.ad_sets where ad_account_id = ${id}) as ad_sets,
+        (select jsonb_agg(jsonb_build_object('id', platform_ad_id, 'name', name, 'adset_id', platform_ad_set_id,
+                 'creative', jsonb_build_object('id', creative_id),
+                 'status', case when n <= ${changes} then 'PAUSED' else status end,
+                 'effective_status', case when n <= ${changes} then 'PAUSED' else effective_status end))
+         from (select *, row_number() over (partition by status = 'ACTIVE' order by platform_ad_id)
+                 * (case when status = 'ACTIVE' then 1 else ${changes + 1} end) as n
+               from public.ads where ad_account_id = ${id}) a) as ads`;
+    // The status triggers of the three tables, whatever their names.
+    const triggers = await conn<{ table: string; name: string }[]>`
+      select c.relname as table, t.tgname as name from pg_trigger t
+      join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = 'public' and c.relname in ('ad_campaigns', 'ad_sets', 'ads')
+        and not t.tgisinternal and t.tgname like '%status%'`;
+    const upsert = async (withTriggers: boolean) => {
+      await conn`begin`;
+      try {
+        if (!withTriggers) {
+          for (const t of triggers) {
+            await conn`alter table ${conn("public." + t.table)} disable trigger ${conn(t.name)}`;
+          }
+        }
+        const started = performance.now();
+        const [{ counts }] = await conn<{ counts: { statusChanges: number } }[]>`
+          select public.sync_ad_entities(${id}, p.campaigns, p.ad_sets, p.ads) as counts from bench_payload p`;
+        const ms = performance.now() - started;
+        if (withTriggers && counts.statusChanges < changes) {
+          throw new Error(`the upsert logged ${counts.statusChanges} changes, not ${changes}`);
+        }
+        return ms;
+      } finally {
+        await conn`rollback`;
+      }
+    };
+    const pairs: { with: number; without: number }[] = [];
+    await upsert(true); // warm-up: caches and plans
+    for (let trial = 0; trial < trials; trial++) {
+      const first = trial % 2 === 0;
+      const a = await upsert(first);
+      const b = await upsert(!first);
+      pairs.push(first ? { with: a, without: b } : { with: b, without: a });
+    }
+    await conn`drop table bench_payload`;
+    return {
+      withMs: median(pairs.map((p) => p.with)),
+      withoutMs: median(pairs.map((p) => p.without)),
+      ratio: median(pairs.map((p) => p.with / p.without)),
+    };
+  } finally {
+    conn.release();
+  }
+}
+
+export async function bigAccountSync(
+  bench: BenchStack,
+  shape: SyncShape,
+  latencyMs: number,
+): Promise<SyncResult> {
+  const act = await bench.connect();
+  const ads = await populate(bench, act, shape);
+  let started = performance.now();
+  await syncOnce(bench, act);
+  const firstSyncMs = performance.now() - started;
+
+  for (let i = 0; i < shape.statusChanges; i += 20) {
+    await Promise.all(
+      ads.slice(i, Math.min(i + 20, shape.statusChanges)).map((id) =>
+        bench.control("status", { id, status: "PAUSED" })
+      ),
+    );
+  }
+  const firstRequest = await bench.graphRequests();
+  started = performance.now();
+  let finalSyncs = 0;
+  let syncCalls = 0;
+  do {
+    const report = await syncOnce(bench, act);
+    syncCalls++;
+    finalSyncs += report.finalSyncsOwed.completed + report.finalSyncsUncovered.completed;
+  } while (await owed(bench, act) > 0 && syncCalls < 20);
+  const syncMs = performance.now() - started;
+  const finalSyncRequests = (await bench.requestLog()).filter((r) =>
+    r.seq > firstRequest &&
+    (perIdInsights.test(r.path) || (r.items ?? []).some((item) => perIdInsights.test(item.path)))
+  ).length;
+  const rows = entityCount(shape);
+  return {
+    entities: rows,
+    statusChanges: shape.statusChanges,
+    latencyMs,
+    firstSyncMs,
+    syncMs,
+    syncCalls,
+    finalSyncs,
+    finalSyncsPerSecond: finalSyncs / (syncMs / 1000),
+    finalSyncRequests,
+    finalSyncRequestsPer1000: finalSyncs > 0 ? (finalSyncRequests / finalSyncs) * 1000 : NaN,
+    triggerOverhead: {
+      rows,
+      ...await triggerOverhead(bench, act, shape.statusChanges, shape.triggerTrials),
+    },
+  };
+}
