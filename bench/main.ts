@@ -9,11 +9,12 @@
 //  3. sync: 10,000 entities, 1,000 paused on Meta: sync time, final syncs per second, Graph
 //     requests for the final syncs, the status triggers' cost on the 10,000-row upsert;
 //  4. growth: 1-N-1 for N = 10, 50, 200 (Meta's slope: N + 2 requests).
-// Medians of BENCH_RUNS runs (3); every ratio is taken within one run. Exits 1 when a launch of
-// the scale run is not exact.
+// Medians of BENCH_RUNS runs (3; growth: BENCH_GROWTH_RUNS, 1, its N = 50 from the clean runs);
+// every ratio is taken within one run. Exits 1 when a launch of the scale run is not exact.
 //   BENCH_QUICK=1 (small sizes, 2 runs: the bench test)   BENCH_LATENCY_MS (150)
 //   BENCH_SYNC_LATENCY_MS (40: today's final syncs read one entity per request)   BENCH_RUNS (3)
 //   BENCH_SCALE_LAUNCHES (500)   BENCH_SCALE_ACCOUNTS (50)   BENCH_SEED (1: the scale storm)
+//   BENCH_RESULTS (bench/results.json)
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
 import { type BenchStack, startBenchStack } from "./harness.ts";
@@ -31,6 +32,8 @@ const config = {
   latencyMs: env("BENCH_LATENCY_MS", quick ? 5 : 150),
   syncLatencyMs: env("BENCH_SYNC_LATENCY_MS", quick ? 0 : 40),
   runs: env("BENCH_RUNS", quick ? 2 : 3),
+  // Growth's other sizes run fewer times: a 1-200-1 alone is over 30 s of network floor.
+  growthRuns: env("BENCH_GROWTH_RUNS", quick ? 2 : 1),
   cleanAdSets: quick ? 3 : 50,
   growthSizes: quick ? [2, 3] : [10, 50, 200],
   scale: {
@@ -84,7 +87,7 @@ const { clean, growthPoints } = await withStack(config.latencyMs, async (bench) 
   const points = await growth(bench, {
     sizes: config.growthSizes,
     latencyMs: config.latencyMs,
-    runs: config.runs,
+    runs: config.growthRuns,
     known: new Map<number, Measure[]>([[config.cleanAdSets, adrailRuns]]),
   });
   return { clean: result, growthPoints: points };
@@ -119,14 +122,17 @@ const results = {
   },
   quick,
   runs: config.runs,
+  growthRuns: config.growthRuns,
   clean,
   scale,
   sync,
   growth: growthPoints,
   benchSeconds: (performance.now() - started) / 1000,
 };
+const resultsFile = Deno.env.get("BENCH_RESULTS") ??
+  new URL("./results.json", import.meta.url).pathname;
 await Deno.writeTextFile(
-  new URL("./results.json", import.meta.url),
+  resultsFile,
   JSON.stringify(results, null, 2) + "\n",
 );
 
@@ -235,7 +241,9 @@ console.log(
     results.date.slice(0, 10)
   }, ${results.machine.cpus} x ${results.machine.cpuModel}, ` +
     `${results.machine.memoryGb} GB, ${results.machine.os}, Deno ${results.machine.deno}; ` +
-    `medians of ${config.runs} runs${quick ? " (quick mode)" : ""}`,
+    `medians of ${config.runs} runs${
+      config.growthRuns === config.runs ? "" : ` (other growth sizes: ${config.growthRuns})`
+    }${quick ? " (quick mode)" : ""}`,
 );
 console.log(
   ["measure".padEnd(widths[0]), "value".padEnd(widths[1]), "goal".padEnd(widths[2]), ""].join("  ")
@@ -247,5 +255,5 @@ for (const r of rows) {
       .trimEnd(),
   );
 }
-console.log(`results in bench/results.json (${n(results.benchSeconds)} s)`);
+console.log(`results in ${resultsFile} (${n(results.benchSeconds)} s)`);
 if (!scale.exact) Deno.exit(1);

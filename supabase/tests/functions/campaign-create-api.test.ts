@@ -227,6 +227,12 @@ testWithStack("campaign-create API", async (t, stack) => {
         silentFailures: 0,
         slots: { pending: 0, creating: 0, created: 10, failed: 0, rolledBack: 0 },
         retries: { used: 0, budget: 5 },
+        entities: {
+          campaign: { requested: 1, created: 1, verified: 1, retries: 0 },
+          adSets: { requested: 3, created: 3, verified: 3, retries: 0 },
+          ads: { requested: 6, created: 6, verified: 6, retries: 0 },
+        },
+        waiting: null,
         rollback: { policy: "auto", triggered: false, reason: null, at: null },
         lastError: null,
         liveEntities: [],
