@@ -1,6 +1,7 @@
-// A big account synced: campaigns, ad sets and ads live on the simulator, mirrored by a first
-// facebook-ads-sync; then some ads paused on Meta's side and the account synced until no final
-// sync is owed (each sync takes what it owes, then what it uncovers). Measured: the syncs' time,
+// Big accounts synced: campaigns, ad sets and ads live on the simulator (spread over accounts of
+// at most 5,000 objects each: Meta's limit is 5,000 ads per account), mirrored by a first
+// facebook-ads-sync each; then some ads paused on Meta's side and every account synced, all at
+// once, until no final sync is owed (each sync takes what it owes, then what it uncovers). Measured: the syncs' time,
 // final syncs per second, the Graph requests that read final syncs' metrics (per-id /insights,
 // plain or inside batches), and what the status-change triggers cost on the sync's upsert of
 // every entity (the same upsert with the triggers on and off, rolled back each time).
@@ -8,6 +9,8 @@ import { adSetTemplate, type BenchStack, median, sleep } from "./harness.ts";
 import type { BatchOperation } from "../supabase/functions/_shared/graph-client.ts";
 
 export type SyncShape = {
+  accounts: number;
+  /** Per account. */
   campaigns: number;
   adSetsPerCampaign: number;
   adsPerAdSet: number;
@@ -17,22 +20,24 @@ export type SyncShape = {
 
 export type SyncResult = {
   entities: number;
+  accounts: number;
   statusChanges: number;
   latencyMs: number;
-  /** The first sync: every entity new. */
+  /** The first syncs, all accounts at once: every entity new. */
   firstSyncMs: number;
-  /** The syncs after the changes, until no final sync is owed. */
+  /** The syncs after the changes, all accounts at once, until no final sync is owed. */
   syncMs: number;
   syncCalls: number;
   finalSyncs: number;
   finalSyncsPerSecond: number;
   finalSyncRequests: number;
   finalSyncRequestsPer1000: number;
-  /** sync_ad_entities over every entity, `statusChanges` of them changing status. */
+  /** sync_ad_entities over every entity in one statement, `statusChanges` changing status. */
   triggerOverhead: { rows: number; withMs: number; withoutMs: number; ratio: number };
 };
 
-const entityCount = (s: SyncShape) => s.campaigns * (1 + s.adSetsPerCampaign * (1 + s.adsPerAdSet));
+const entityCount = (s: SyncShape) =>
+  s.accounts * s.campaigns * (1 + s.adSetsPerCampaign * (1 + s.adsPerAdSet));
 
 async function run(bench: BenchStack, ops: BatchOperation[]): Promise<string[]> {
   const answer = await bench.graph.batch(ops);
@@ -135,31 +140,35 @@ async function owed(bench: BenchStack, act: string): Promise<number> {
 const perIdInsights = /^\/v\d+\.\d+\/\d+\/insights/;
 
 /**
- * sync_ad_entities over the account's entities as stored, `changes` active ads paused, with the
- * status triggers on and off (each in a transaction rolled back), alternating; the ratio is the
- * median of each pair's.
+ * sync_ad_entities over every account's entities as stored, `changes` active ads of each paused,
+ * in one statement, with the status triggers on and off (each in a transaction rolled back),
+ * alternating; the ratio is the median of each pair's.
  */
-async function triggerOverhead(bench: BenchStack, act: string, changes: number, trials: number) {
+async function triggerOverhead(
+  bench: BenchStack,
+  accounts: string[],
+  changes: number,
+  trials: number,
+) {
   const conn = await bench.sql.reserve();
   try {
-    const [{ id }] = await conn<{ id: string }[]>`
-      select id from public.ad_accounts where platform_account_id = ${act}`;
     await conn`
       create temp table bench_payload on commit preserve rows as
-      select
+      select acc.id as account_id,
         (select jsonb_agg(jsonb_build_object('id', platform_campaign_id, 'name', name, 'status', status,
                  'effective_status', effective_status, 'objective', objective))
-         from public.ad_campaigns where ad_account_id = ${id}) as campaigns,
+         from public.ad_campaigns where ad_account_id = acc.id) as campaigns,
         (select jsonb_agg(jsonb_build_object('id', platform_ad_set_id, 'name', name,
                  'campaign_id', platform_campaign_id, 'status', status, 'effective_status', effective_status))
-         from public.ad_sets where ad_account_id = ${id}) as ad_sets,
+         from public.ad_sets where ad_account_id = acc.id) as ad_sets,
         (select jsonb_agg(jsonb_build_object('id', platform_ad_id, 'name', name, 'adset_id', platform_ad_set_id,
                  'creative', jsonb_build_object('id', creative_id),
                  'status', case when n <= ${changes} then 'PAUSED' else status end,
                  'effective_status', case when n <= ${changes} then 'PAUSED' else effective_status end))
          from (select *, row_number() over (partition by status = 'ACTIVE' order by platform_ad_id)
                  * (case when status = 'ACTIVE' then 1 else ${changes + 1} end) as n
-               from public.ads where ad_account_id = ${id}) a) as ads`;
+               from public.ads where ad_account_id = acc.id) a) as ads
+      from public.ad_accounts acc where acc.platform_account_id = any(${accounts})`;
     // The status triggers of the three tables, whatever their names.
     const triggers = await conn<{ table: string; name: string }[]>`
       select c.relname as table, t.tgname as name from pg_trigger t
@@ -175,11 +184,13 @@ async function triggerOverhead(bench: BenchStack, act: string, changes: number, 
           }
         }
         const started = performance.now();
-        const [{ counts }] = await conn<{ counts: { statusChanges: number } }[]>`
-          select public.sync_ad_entities(${id}, p.campaigns, p.ad_sets, p.ads) as counts from bench_payload p`;
+        const answers = await conn<{ counts: { statusChanges: number } }[]>`
+          select public.sync_ad_entities(p.account_id, p.campaigns, p.ad_sets, p.ads) as counts
+          from bench_payload p`;
         const ms = performance.now() - started;
-        if (withTriggers && counts.statusChanges < changes) {
-          throw new Error(`the upsert logged ${counts.statusChanges} changes, not ${changes}`);
+        const logged = answers.reduce((sum, a) => sum + a.counts.statusChanges, 0);
+        if (withTriggers && logged < changes * accounts.length) {
+          throw new Error(`the upsert logged ${logged} changes, not ${changes * accounts.length}`);
         }
         return ms;
       } finally {
@@ -210,36 +221,45 @@ export async function bigAccountSync(
   shape: SyncShape,
   latencyMs: number,
 ): Promise<SyncResult> {
-  const act = await bench.connect();
-  const ads = await populate(bench, act, shape);
+  const accounts: string[] = [];
+  const ads: string[] = [];
+  for (let i = 0; i < shape.accounts; i++) {
+    const act = await bench.connect();
+    accounts.push(act);
+    ads.push(...await populate(bench, act, shape));
+  }
   let started = performance.now();
-  await syncOnce(bench, act);
+  await Promise.all(accounts.map((act) => syncOnce(bench, act)));
   const firstSyncMs = performance.now() - started;
 
-  for (let i = 0; i < shape.statusChanges; i += 20) {
+  // The changes spread over the accounts (every k-th ad).
+  const step = Math.max(1, Math.floor(ads.length / shape.statusChanges));
+  const paused = Array.from({ length: shape.statusChanges }, (_, i) => ads[i * step]);
+  for (let i = 0; i < paused.length; i += 20) {
     await Promise.all(
-      ads.slice(i, Math.min(i + 20, shape.statusChanges)).map((id) =>
-        bench.control("status", { id, status: "PAUSED" })
-      ),
+      paused.slice(i, i + 20).map((id) => bench.control("status", { id, status: "PAUSED" })),
     );
   }
   const firstRequest = await bench.graphRequests();
   started = performance.now();
   let finalSyncs = 0;
   let syncCalls = 0;
-  do {
-    const report = await syncOnce(bench, act);
-    syncCalls++;
-    finalSyncs += report.finalSyncsOwed.completed + report.finalSyncsUncovered.completed;
-  } while (await owed(bench, act) > 0 && syncCalls < 20);
+  await Promise.all(accounts.map(async (act) => {
+    for (let calls = 0; calls < 20; calls++) {
+      const report = await syncOnce(bench, act);
+      syncCalls++;
+      finalSyncs += report.finalSyncsOwed.completed + report.finalSyncsUncovered.completed;
+      if (await owed(bench, act) === 0) return;
+    }
+  }));
   const syncMs = performance.now() - started;
   const finalSyncRequests = (await bench.requestLog()).filter((r) =>
     r.seq > firstRequest &&
     (perIdInsights.test(r.path) || (r.items ?? []).some((item) => perIdInsights.test(item.path)))
   ).length;
-  const rows = entityCount(shape);
   return {
-    entities: rows,
+    entities: entityCount(shape),
+    accounts: shape.accounts,
     statusChanges: shape.statusChanges,
     latencyMs,
     firstSyncMs,
@@ -250,8 +270,13 @@ export async function bigAccountSync(
     finalSyncRequests,
     finalSyncRequestsPer1000: finalSyncs > 0 ? (finalSyncRequests / finalSyncs) * 1000 : NaN,
     triggerOverhead: {
-      rows,
-      ...await triggerOverhead(bench, act, shape.statusChanges, shape.triggerTrials),
+      rows: entityCount(shape),
+      ...await triggerOverhead(
+        bench,
+        accounts,
+        Math.round(shape.statusChanges / shape.accounts),
+        shape.triggerTrials,
+      ),
     },
   };
 }
