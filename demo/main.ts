@@ -110,10 +110,12 @@ function progressLines(job: JobProgress): string[] {
     `   ${label.padEnd(9)} requested ${String(e.requested).padStart(3)}   created ${
       String(e.created).padStart(3)
     }   verified ${String(e.verified).padStart(3)}   retries ${e.retries}`;
+  // The last error explains a backoff or a blocked rollback; a rate limit is Meta's own wait.
+  const why = job.waiting && ["retry_backoff", "rollback_blocked"].includes(job.waiting.reason)
+    ? `: ${job.lastError}`
+    : "";
   const waiting = job.waiting
-    ? `waiting until ${time(job.waiting.until)} (${job.waiting.reason}${
-      job.lastError ? `: ${job.lastError}` : ""
-    })`
+    ? `waiting until ${time(job.waiting.until)} (${job.waiting.reason}${why})`
     : "running";
   return [
     line("campaign", job.entities.campaign),
