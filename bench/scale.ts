@@ -5,8 +5,7 @@
 // of POST /campaign-create, the database's transactions and rows per launch, and the CPU time of
 // each function invocation.
 import type postgres from "postgres";
-import { type BenchStack, percentile, sleep } from "./harness.ts";
-import { adSetTemplate } from "./harness.ts";
+import { adSetTemplate, type BenchStack, percentile, sleep } from "./harness.ts";
 import { finalJobStatuses } from "../supabase/functions/_shared/creation/job-states.ts";
 
 export type ScaleOptions = {
@@ -78,6 +77,7 @@ async function counters(sql: postgres.Sql): Promise<Counters> {
 
 const retryable = (status: number) => status === 429 || status >= 500;
 
+/** A launch as its app sent it: each attempt's latency, its job, or its last refusal. */
 type Submission = { act: string; jobId?: number; refused?: string; latencies: number[] };
 
 async function submit(bench: BenchStack, act: string, key: string, name: string, adSets: number) {
@@ -95,11 +95,10 @@ async function submit(bench: BenchStack, act: string, key: string, name: string,
       submission.jobId = Number(answer.body.jobId);
       return submission;
     }
+    submission.refused = `${answer.status} ${JSON.stringify(answer.body)}`;
     if (!retryable(answer.status)) break;
     await sleep(answer.retryAfter ? answer.retryAfter * 1000 : Math.min(4000, 250 * 2 ** attempt));
-    submission.refused = `${answer.status} ${JSON.stringify(answer.body)}`;
   }
-  submission.refused ??= "refused";
   return submission;
 }
 
