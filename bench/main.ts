@@ -112,6 +112,7 @@ const results: {
   growth?: GrowthPoint[];
   scale?: ScaleResult;
   sync?: SyncResult;
+  earlierSections?: { sections: string[]; date: string };
   benchSeconds: number;
 } = {
   date: new Date().toISOString(),
@@ -129,6 +130,19 @@ const results: {
 };
 const resultsFile = Deno.env.get("BENCH_RESULTS") ??
   new URL("./results.json", import.meta.url).pathname;
+// Sections not run this time keep their figures from the file, and say when they were measured.
+if (Deno.env.get("BENCH_SECTIONS")) {
+  try {
+    const earlier = JSON.parse(await Deno.readTextFile(resultsFile));
+    const kept = (["clean", "growth", "scale", "sync"] as const).filter((key) =>
+      earlier[key] && !sections.has(key === "growth" ? "clean" : key)
+    );
+    for (const key of kept) (results as Record<string, unknown>)[key] = earlier[key];
+    if (kept.length > 0) results.earlierSections = { sections: kept, date: earlier.date };
+  } catch {
+    // no earlier results
+  }
+}
 /** Written after each section: a later section's failure keeps the earlier ones' figures. */
 const save = async () => {
   results.benchSeconds = (performance.now() - started) / 1000;
@@ -252,7 +266,7 @@ if (sy) {
     `first sync ${s(sy.firstSyncMs)}`,
   );
   row(
-    `  sync time after the changes (${sy.syncCalls} calls)`,
+    `  sync time after the changes (${sy.syncCalls} calls, ${sy.syncsNotAnswered} resent)`,
     `${s(sy.syncMs)}, ${n(sy.finalSyncs)} final syncs = ${n(sy.finalSyncsPerSecond, 1)}/s`,
   );
   row(
