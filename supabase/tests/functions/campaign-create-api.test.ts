@@ -308,6 +308,9 @@ testWithStack("campaign-create API", async (t, stack) => {
       assert.equal(blocked.status, "rollback_blocked");
       assert.equal(blocked.blockedReason, blocked.lastError);
       assert.match(String(blocked.blockedReason), /account_status 2/);
+      assert.equal(blocked.waiting?.reason, "rollback_blocked", "its wait says why");
+      assert.equal(blocked.waiting?.until, blocked.nextRunAt);
+      assert.equal(waiting.waiting, null, "a job waiting for a person has no next run to wait for");
       assert.deepEqual(
         blocked.liveEntities.map((e) => e.id).sort(),
         (await liveOnMeta(stack, suspended)).all.map((o) => o.id).sort(),
