@@ -1,203 +1,316 @@
-// deno task bench — on the local stack (dev/lib/stack.ts) against the simulator with a realistic
-// latency per request, side by side:
-//  1. a 1-N-1 launch through adrail (campaign-create starts the worker in the background: one
-//     Graph batch per ad set, verification and read-back batched) vs the plain way (one request
-//     per object, then one read-back per object): requests and wall time, and their ratios;
-//  2. many launches (one per account) one after another vs all at once: wall time and its ratio;
-//  3. the CPU time the edge runtime measured per invocation (Supabase allows 2 s).
-//   BENCH_AD_SETS (default 50)   BENCH_LATENCY_MS (default 40)   BENCH_LAUNCHES (default 8)
-import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
-import { startLocalStack } from "../dev/lib/stack.ts";
+// deno task bench — adrail measured on the local stack (dev/lib/stack.ts) against the simulator
+// with a simulated network latency; prints one table and writes bench/results.json.
+//  1. clean 1-50-1: Graph requests and wall time against the network floor (requests × latency),
+//     adrail vs the naive launcher (one request per object, then a read-back each), same run;
+//  2. scale: 500 launches of 1-5-1 submitted at once over 50 accounts, 2 % transient faults and
+//     1 % lost answers (fixed seed), nobody driving the worker: exactness, drain time,
+//     launches/s, POST /campaign-create latency, database transactions and rows per launch, CPU
+//     per invocation;
+//  3. sync: 10,000 entities, 1,000 paused on Meta: sync time, final syncs per second, Graph
+//     requests for the final syncs, the status triggers' cost on the 10,000-row upsert;
+//  4. growth: 1-N-1 for N = 10, 50, 200 (Meta's slope: N + 2 requests).
+// Medians of BENCH_RUNS runs (3; growth: BENCH_GROWTH_RUNS, 1, its N = 50 from the clean runs);
+// every ratio is taken within one run. Exits 1 when a launch of the scale run is not exact.
+//   BENCH_QUICK=1 (small sizes, 2 runs: the bench test)   BENCH_LATENCY_MS (150)
+//   BENCH_SYNC_LATENCY_MS (40: today's final syncs read one entity per request)   BENCH_RUNS (3)
+//   BENCH_SCALE_LAUNCHES (500)   BENCH_SCALE_ACCOUNTS (50)   BENCH_SEED (1: the scale storm)
+//   BENCH_RESULTS (bench/results.json)   BENCH_SECTIONS (clean,scale,sync: clean includes growth)
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { graphApiVersion, localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
-import { GraphClient, type GraphParams } from "../supabase/functions/_shared/graph-client.ts";
+import { type BenchStack, startBenchStack } from "./harness.ts";
+import {
+  cleanLaunch,
+  type CleanResult,
+  growth,
+  type GrowthPoint,
+  type Measure,
+} from "./launches.ts";
+import { manyLaunches, type ScaleResult } from "./scale.ts";
+import { bigAccountSync, type SyncResult } from "./sync.ts";
 
-const adSets = Number(Deno.env.get("BENCH_AD_SETS") ?? 50);
-const latencyMs = Number(Deno.env.get("BENCH_LATENCY_MS") ?? 40);
-const launches = Number(Deno.env.get("BENCH_LAUNCHES") ?? 8);
+const env = (name: string, fallback: number) => {
+  const value = Number(Deno.env.get(name) ?? fallback);
+  if (!Number.isFinite(value)) throw new Error(`${name} must be a number`);
+  return value;
+};
+const quick = Deno.env.get("BENCH_QUICK") === "1";
+const config = {
+  latencyMs: env("BENCH_LATENCY_MS", quick ? 5 : 150),
+  syncLatencyMs: env("BENCH_SYNC_LATENCY_MS", quick ? 0 : 40),
+  runs: env("BENCH_RUNS", quick ? 2 : 3),
+  // Growth's other sizes run fewer times: a 1-200-1 alone is over 30 s of network floor.
+  growthRuns: env("BENCH_GROWTH_RUNS", quick ? 2 : 1),
+  cleanAdSets: quick ? 3 : 50,
+  growthSizes: quick ? [2, 3] : [10, 50, 200],
+  scale: {
+    launches: env("BENCH_SCALE_LAUNCHES", quick ? 12 : 500),
+    accounts: env("BENCH_SCALE_ACCOUNTS", quick ? 3 : 50),
+    adSets: 5,
+    faultSeed: env("BENCH_SEED", 1),
+    transientRate: 0.02,
+    lostRate: 0.01,
+    statsFlushMs: quick ? 1_500 : 11_000,
+    timeoutMs: 600_000,
+  },
+  sync: quick
+    ? {
+      accounts: 2,
+      campaigns: 1,
+      adSetsPerCampaign: 3,
+      adsPerAdSet: 16,
+      statusChanges: 10,
+      triggerTrials: 2,
+    }
+    // 2 accounts of 5,000 objects: Meta allows 5,000 ads per account.
+    : {
+      accounts: 2,
+      campaigns: 8,
+      adSetsPerCampaign: 24,
+      adsPerAdSet: 25,
+      statusChanges: 1000,
+      triggerTrials: 5,
+    },
+};
 
 const databaseUrl = await ensureDatabase();
 await updateDatabase(databaseUrl);
-// A fresh seed each run: its Meta ids never meet those of an earlier run in the same database.
-const stack = await startLocalStack({
-  databaseUrl,
-  seed: Date.now() % 1_000_000_000,
-  latencyMs,
-});
-const { simulator, functions } = stack;
-const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
-const control = async (path: string, body?: unknown) =>
-  await (await fetch(`${simulator.url}/__sim/${path}`, {
-    method: body === undefined ? "GET" : "POST",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  })).json();
-const graphRequests = async () => (await control("requests")).total as number;
+// Fresh ids every run (the database keeps earlier runs' rows until the bench removes its user).
+let seed = Date.now() % 1_000_000_000;
+const withStack = async <T>(
+  latencyMs: number,
+  body: (bench: BenchStack) => Promise<T>,
+  faultSeed?: number,
+): Promise<T> => {
+  const bench = await startBenchStack({ databaseUrl, seed: seed++, latencyMs, faultSeed });
+  try {
+    return await body(bench);
+  } finally {
+    await bench.close();
+  }
+};
+const started = performance.now();
+const progress = (text: string) =>
+  console.error(`bench: ${text} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+const sections = new Set(
+  (Deno.env.get("BENCH_SECTIONS") ?? "clean,scale,sync").split(",").map((x) => x.trim()),
+);
 
-/** What an ad set needs on Meta: a budget, how it bills and optimizes, and where it shows. */
-const adSetTemplate = {
-  daily_budget: 1000,
-  billing_event: "IMPRESSIONS",
-  optimization_goal: "REACH",
-  targeting: { geo_locations: { countries: ["FR"] } },
+const cpuModel = (() => {
+  try {
+    return Deno.readTextFileSync("/proc/cpuinfo").match(/model name\s*:\s*(.+)/)?.[1]?.trim();
+  } catch {
+    return undefined;
+  }
+})();
+const results: {
+  date: string;
+  machine: Record<string, unknown> & { cpus: number; cpuModel: string; memoryGb: number };
+  quick: boolean;
+  runs: number;
+  growthRuns: number;
+  clean?: CleanResult;
+  growth?: GrowthPoint[];
+  scale?: ScaleResult;
+  sync?: SyncResult;
+  earlierSections?: { sections: string[]; date: string };
+  benchSeconds: number;
+} = {
+  date: new Date().toISOString(),
+  machine: {
+    cpus: navigator.hardwareConcurrency,
+    cpuModel: cpuModel ?? "unknown",
+    memoryGb: Math.round(Deno.systemMemoryInfo().total / 2 ** 30),
+    os: `${Deno.build.os} ${Deno.osRelease()}`,
+    deno: Deno.version.deno,
+  },
+  quick,
+  runs: config.runs,
+  growthRuns: config.growthRuns,
+  benchSeconds: 0,
+};
+const resultsFile = Deno.env.get("BENCH_RESULTS") ??
+  new URL("./results.json", import.meta.url).pathname;
+// Sections not run this time keep their figures from the file, and say when they were measured.
+if (Deno.env.get("BENCH_SECTIONS")) {
+  try {
+    const earlier = JSON.parse(await Deno.readTextFile(resultsFile));
+    const kept = (["clean", "growth", "scale", "sync"] as const).filter((key) =>
+      earlier[key] && !sections.has(key === "growth" ? "clean" : key)
+    );
+    for (const key of kept) (results as Record<string, unknown>)[key] = earlier[key];
+    if (kept.length > 0) results.earlierSections = { sections: kept, date: earlier.date };
+  } catch {
+    // no earlier results
+  }
+}
+/** Written after each section: a later section's failure keeps the earlier ones' figures. */
+const save = async () => {
+  results.benchSeconds = (performance.now() - started) / 1000;
+  await Deno.writeTextFile(resultsFile, JSON.stringify(results, null, 2) + "\n");
 };
 
-type Measure = { requests: number; ms: number };
-
-async function measure(run: () => Promise<void>): Promise<Measure> {
-  const before = await graphRequests();
-  const started = performance.now();
-  await run();
-  return { requests: (await graphRequests()) - before, ms: performance.now() - started };
+if (sections.has("clean")) {
+  progress(`clean 1-${config.cleanAdSets}-1 and growth at ${config.latencyMs} ms`);
+  await withStack(config.latencyMs, async (bench) => {
+    const { result, adrailRuns } = await cleanLaunch(bench, {
+      adSets: config.cleanAdSets,
+      latencyMs: config.latencyMs,
+      runs: config.runs,
+    });
+    results.clean = result;
+    results.growth = await growth(bench, {
+      sizes: config.growthSizes,
+      latencyMs: config.latencyMs,
+      runs: config.growthRuns,
+      known: new Map<number, Measure[]>([[config.cleanAdSets, adrailRuns]]),
+    });
+  });
+  await save();
+}
+if (sections.has("scale")) {
+  progress(`scale: ${config.scale.launches} launches over ${config.scale.accounts} accounts`);
+  results.scale = await withStack(
+    config.latencyMs,
+    (bench) => manyLaunches(bench, { ...config.scale, latencyMs: config.latencyMs }),
+    config.scale.faultSeed,
+  );
+  await save();
+}
+if (sections.has("sync")) {
+  progress(`sync at ${config.syncLatencyMs} ms`);
+  results.sync = await withStack(
+    config.syncLatencyMs,
+    (bench) => bigAccountSync(bench, config.sync, config.syncLatencyMs),
+  );
+  await save();
 }
 
-/** Waits until the job has ended, watching only the database (nobody drives the worker). */
-async function completed(jobId: number): Promise<void> {
-  for (;;) {
-    const [{ status }] =
-      await sql`select status from public.campaign_creation_jobs where id = ${jobId}`;
-    if (status === "completed") return;
-    if (["failed", "rolled_back"].includes(status)) throw new Error(`job ${jobId} ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+// ---- the table -------------------------------------------------------------------------------
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const x = (ratio: number) => `${ratio.toFixed(2)}x`;
+const ms = (value: number) => `${Math.round(value)} ms`;
+const n = (value: number, digits = 0) =>
+  value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const verdict = (ok: boolean) => ok ? "ok" : "MISSED";
+const rows: [string, string, string, string][] = [];
+const row = (measure: string, value: string, goal = "", met?: boolean) =>
+  rows.push([measure, value, goal, met === undefined ? "" : verdict(met)]);
+const c = results.clean;
+if (c) {
+  const cleanName = `1-${c.adSets}-1`;
+  row(
+    `clean ${cleanName} @ ${c.latencyMs} ms: Graph requests`,
+    n(c.adrail.requests),
+    `<= ${c.adSets + 2}`,
+    c.adrail.requests <= c.adSets + 2,
+  );
+  row(
+    `  wall (floor ${s(c.adrail.floorMs)})`,
+    `${s(c.adrail.wallMs)} = ${x(c.adrail.wallOverFloor)} floor`,
+    "<= 1.10x",
+    c.adrail.wallOverFloor <= 1.1,
+  );
+  row(
+    `  naive: requests, wall`,
+    `${n(c.naive.requests)}, ${s(c.naive.wallMs)} = ${x(c.naive.wallOverFloor)} floor`,
+  );
+  row(
+    `  naive / adrail`,
+    `${x(c.naiveOverAdrail.requests)} requests, ${x(c.naiveOverAdrail.wall)} wall`,
+  );
 }
-
-try {
-  const suffix = crypto.randomUUID().slice(0, 8);
-  const [{ id: user }] = await sql<{ id: string }[]>`
-    insert into auth.users (id, email) values (gen_random_uuid(), ${`bench-${suffix}@example.com`}) returning id`;
-  const { anonKey } = await localKeys();
-  const supabase = createClient(functions.url, anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    global: {
-      headers: {
-        Authorization: `Bearer ${await signLocalUserJwt(user)}`,
-      },
-    },
-  });
-  const token = `EAAB-bench-${suffix}`;
-  const connect = async (act: string) => {
-    await control("accounts", { id: act, token });
-    const connected = await supabase.functions.invoke("ad-accounts", {
-      body: { platformAccountId: act, accessToken: token },
-    });
-    if (connected.error) throw new Error(`could not connect ${act}`);
-  };
-  const launch = async (act: string, name: string, count: number) => {
-    const launched = await supabase.functions.invoke("campaign-create", {
-      body: {
-        adAccountId: act,
-        campaign: { name, objective: "OUTCOME_SALES" },
-        adSets: { count, template: adSetTemplate },
-        ads: { perAdSet: 1, template: { creativeId: "555" } },
-      },
-    });
-    if (launched.error) throw new Error(`the launch on ${act} was refused`);
-    return launched.data.jobId as number;
-  };
-  await connect("act_7001");
-  await control("accounts", { id: "act_7002", token });
-
-  const adrail = await measure(async () => {
-    await completed(await launch("act_7001", `Bench ${suffix}`, adSets));
-  });
-  // The invocation's record is written once its background run has ended, just after the job.
-  let firstLaunch;
-  while (!(firstLaunch = functions.invocations().find((i) => i.function === "campaign-create"))) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const firstLaunchCpu = firstLaunch.cpuMs;
-
-  // The plain way: each object on its own request, then each read back on its own.
-  const graph = new GraphClient({
-    baseUrl: simulator.url,
-    version: graphApiVersion,
-    accessToken: token,
-  });
-  const plain = await measure(async () => {
-    const created: string[] = [];
-    const create = async (edge: string, params: GraphParams) => {
-      const result = await graph.post<{ id: string }>(`/act_7002/${edge}`, params);
-      if (!result.ok) throw new Error(result.error.message);
-      created.push(result.data.id);
-      return result.data.id;
-    };
-    const campaign = await create("campaigns", {
-      name: `Plain ${suffix}`,
-      objective: "OUTCOME_SALES",
-      special_ad_categories: [],
-      is_adset_budget_sharing_enabled: false,
-    });
-    for (let i = 1; i <= adSets; i++) {
-      const adSet = await create("adsets", {
-        name: `Plain AS ${i}`,
-        campaign_id: campaign,
-        ...adSetTemplate,
-      });
-      await create("ads", {
-        name: `Plain AD ${i}`,
-        adset_id: adSet,
-        creative: { creative_id: "555" },
-      });
-    }
-    for (const id of created) {
-      if (!(await graph.get(`/${id}`, { fields: "id" })).ok) throw new Error(`${id} is missing`);
-    }
-  });
-
-  // Many launches: each waited for before the next, then all at once (their worker runs race).
-  const manyLaunches = async (first: number, together: boolean) => {
-    const accounts = Array.from({ length: launches }, (_, i) => `act_${first + i}`);
-    for (const act of accounts) await connect(act);
-    const name = (act: string) => `Many ${suffix} ${act}`;
-    return await measure(async () => {
-      if (together) {
-        const jobs = await Promise.all(accounts.map((act) => launch(act, name(act), 10)));
-        await Promise.all(jobs.map(completed));
-      } else {
-        for (const act of accounts) await completed(await launch(act, name(act), 10));
-      }
-    });
-  };
-  const oneAfterAnother = await manyLaunches(7100, false);
-  const allAtOnce = await manyLaunches(7200, true);
-
-  // Each launch's record is written once its background run has ended.
-  const launchRecords = () =>
-    functions.invocations().filter((i) => i.function === "campaign-create" && i.method === "POST");
-  while (launchRecords().length < 1 + 2 * launches) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const cpu = launchRecords().map((i) => i.cpuMs).sort((a, b) => a - b);
-  const row = (name: string, m: Measure) =>
-    `${name.padEnd(48)}${String(m.requests).padStart(9)}${(m.ms / 1000).toFixed(2).padStart(10)} s`;
-  const header = () =>
-    console.log(`${"".padEnd(48)}${"requests".padStart(9)}${"time".padStart(12)}`);
-  console.log(`\nsimulator latency ${latencyMs} ms per request\n`);
-  console.log(`1. one 1-${adSets}-1 launch (${1 + 2 * adSets} objects)`);
-  header();
-  console.log(row("adrail: one batch per ad set, verified", adrail));
-  console.log(row("plain: one request per object + read-back", plain));
-  console.log(
-    `ratio plain/adrail: ${(plain.requests / adrail.requests).toFixed(1)}x requests, ` +
-      `${(plain.ms / adrail.ms).toFixed(1)}x time\n`,
+const sc = results.scale;
+if (sc) {
+  row(
+    `scale ${n(sc.launches)} x ${sc.shape} over ${sc.accounts} accounts @ ${sc.latencyMs} ms`,
+    `faults fired: ${
+      Object.entries(sc.faults.fired).map(([k, v]) => `${k} ${v}`).join(", ") || "none"
+    }`,
   );
-  console.log(`2. ${launches} launches of 1-10-1`);
-  header();
-  console.log(row("one after another", oneAfterAnother));
-  console.log(row("all at once", allAtOnce));
-  console.log(
-    `ratio one after another/all at once: ${
-      (oneAfterAnother.ms / allAtOnce.ms).toFixed(1)
-    }x time\n`,
+  row(
+    `  exact (completed / rolled back / failed / unsettled / refused)`,
+    `${sc.completed} / ${sc.rolledBack} / ${sc.failed} / ${sc.unsettled} / ${sc.refused}; excess ${sc.excess}, missing ${sc.missing}, orphans ${sc.orphans}`,
+    "all exact",
+    sc.exact,
   );
-  console.log(`3. CPU per campaign-create invocation, its background worker run included`);
-  console.log(
-    `   ${cpu.length} invocations: median ${cpu[Math.floor(cpu.length / 2)]} ms, ` +
-      `max ${cpu.at(-1)} ms (the 1-${adSets}-1 launch: ${firstLaunchCpu} ms; limit 2000 ms)`,
+  row(`  time to drain`, `${s(sc.drainMs)} = ${n(sc.launchesPerSecond, 1)} launches/s`);
+  row(
+    `  POST /campaign-create p50 / p95 / p99`,
+    `${ms(sc.createLatencyMs.p50)} / ${ms(sc.createLatencyMs.p95)} / ${
+      ms(sc.createLatencyMs.p99)
+    } (${sc.submitRetries} resent)`,
+    "p95 < 100 ms",
+    sc.createLatencyMs.p95 < 100,
   );
-} finally {
-  await stack.close();
-  await sql.end();
+  row(
+    `  database per launch: transactions, rows written, rows read`,
+    `${n(sc.database.transactionsPerLaunch)}, ${n(sc.database.rowsWrittenPerLaunch)}, ${
+      n(sc.database.rowsReadPerLaunch)
+    }`,
+  );
+  row(
+    `  CPU per invocation p50 / p95 / max (${sc.cpuMs.invocations})`,
+    `${ms(sc.cpuMs.p50)} / ${ms(sc.cpuMs.p95)} / ${
+      ms(sc.cpuMs.max)
+    }; ${sc.cpuMs.endedByLimit} ended by a limit`,
+    "max < 2000 ms",
+    sc.cpuMs.max < 2000,
+  );
 }
+const sy = results.sync;
+if (sy) {
+  row(
+    `sync ${n(sy.entities)} entities over ${sy.accounts} accounts, ${
+      n(sy.statusChanges)
+    } paused @ ${sy.latencyMs} ms`,
+    `first sync ${s(sy.firstSyncMs)}`,
+  );
+  row(
+    `  sync time after the changes (${sy.syncCalls} calls, ${sy.syncsNotAnswered} resent)`,
+    `${s(sy.syncMs)}, ${n(sy.finalSyncs)} final syncs = ${n(sy.finalSyncsPerSecond, 1)}/s`,
+  );
+  row(
+    `  Graph requests for the final syncs, per 1,000`,
+    n(sy.finalSyncRequestsPer1000),
+    "<= 25",
+    sy.finalSyncRequestsPer1000 <= 25,
+  );
+  row(
+    `  status triggers on a ${n(sy.triggerOverhead.rows)}-row upsert`,
+    `${ms(sy.triggerOverhead.withMs)} vs ${ms(sy.triggerOverhead.withoutMs)} = ${
+      x(sy.triggerOverhead.ratio)
+    }`,
+    "<= 1.30x",
+    sy.triggerOverhead.ratio <= 1.3,
+  );
+}
+for (const p of results.growth ?? []) {
+  row(
+    `growth 1-${p.adSets}-1 @ ${config.latencyMs} ms: requests, wall`,
+    `${n(p.requests)}, ${s(p.wallMs)} (floor ${s(p.floorMs)})`,
+    `N+2 = ${p.expectedRequests}`,
+    p.requests === p.expectedRequests,
+  );
+}
+const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), 8));
+console.log(
+  `adrail bench, ${
+    results.date.slice(0, 10)
+  }, ${results.machine.cpus} x ${results.machine.cpuModel}, ` +
+    `${results.machine.memoryGb} GB, ${results.machine.os}, Deno ${results.machine.deno}; ` +
+    `medians of ${config.runs} runs${
+      config.growthRuns === config.runs ? "" : ` (other growth sizes: ${config.growthRuns})`
+    }${quick ? " (quick mode)" : ""}`,
+);
+console.log(
+  ["measure".padEnd(widths[0]), "value".padEnd(widths[1]), "goal".padEnd(widths[2]), ""].join("  ")
+    .trimEnd(),
+);
+for (const r of rows) {
+  console.log(
+    [r[0].padEnd(widths[0]), r[1].padEnd(widths[1]), r[2].padEnd(widths[2]), r[3]].join("  ")
+      .trimEnd(),
+  );
+}
+console.log(`results in ${resultsFile} (${n(results.benchSeconds)} s)`);
+if (sc && !sc.exact) Deno.exit(1);

@@ -9,6 +9,8 @@
 //     the answer goes out, background work goes on until it settles;
 //   - the wall-clock limit (150 s, EDGE_WALL_CLOCK_SECONDS up to 400) and the CPU limit (2 s,
 //     EDGE_CPU_LIMIT_MS) per invocation: `beforeunload` with the reason, then the worker ends;
+//   - at most EDGE_MAX_WORKERS (64) isolates alive at once; later requests wait their turn at the
+//     gateway (each isolate boots afresh and holds tens of MB: 500 at once would exhaust memory);
 //   - one JSON log line per invocation with its wall and CPU time.
 // Each index.ts stays a plain Deno.serve(handler) that deploys unchanged.
 import { parse as parseToml } from "smol-toml";
@@ -26,6 +28,7 @@ export type FunctionsServerOptions = {
   configToml?: URL;
   wallClockMs?: number;
   cpuLimitMs?: number;
+  maxWorkers?: number;
 };
 
 /** What the log says of one invocation (and the benchmark reads). */
@@ -119,6 +122,7 @@ function invoke(
   body: ArrayBuffer | null,
   limits: Limits,
   running: Set<() => void>,
+  isolateEnded: () => void,
 ): Promise<Response> {
   const started = performance.now();
   const path = new URL(req.url).pathname;
@@ -149,6 +153,7 @@ function invoke(
     clearInterval(cpuWatch);
     running.delete(terminate);
     worker.terminate();
+    isolateEnded();
     if (status === 0) {
       // No answer yet: what the hosted runtime answers when a limit ends a request.
       status = 546;
@@ -269,6 +274,9 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
     cpuLimitMs: options.cpuLimitMs ?? limitFromEnv("EDGE_CPU_LIMIT_MS", defaultCpuLimitMs),
   };
   const running = new Set<() => void>();
+  const maxWorkers = options.maxWorkers ?? limitFromEnv("EDGE_MAX_WORKERS", 64);
+  const waiting: (() => void)[] = [];
+  const isolateEnded = () => waiting.shift()?.();
   const recordAnswer = answerRecorder(Deno.env.get("FUNCTIONS_RESPONSE_LOG"));
 
   const server = Deno.serve(
@@ -299,6 +307,7 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
       }
     }
     const body = req.body ? await req.arrayBuffer() : null;
+    while (running.size >= maxWorkers) await new Promise<void>((turn) => waiting.push(turn));
     return await invoke(
       name,
       new URL(`${name}/index.ts`, functionsDir),
@@ -306,6 +315,7 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
       body,
       limits,
       running,
+      isolateEnded,
     );
   }
   const port = server.addr.port;

@@ -23,8 +23,13 @@ export interface SimulatorOptions {
   port?: number;
   /** A loopback address (default 127.0.0.1); anything else is refused. */
   hostname?: string;
-  /** Seeds metrics and fault probabilities. */
+  /** Seeds ids, metrics and fault probabilities. */
   seed?: number;
+  /**
+   * Seeds fault probabilities instead of `seed`: a fixed fault draw with fresh ids, so a rerun on
+   * the same database (which keeps the ids of earlier runs) meets the same storm.
+   */
+  faultSeed?: number;
   /** Added before every Graph API answer (not the control API's). */
   latencyMs?: number;
 }
@@ -122,7 +127,8 @@ export function startSimulator(options: SimulatorOptions = {}): Promise<RunningS
       ),
     );
   }
-  const sim = new SimState(options.seed ?? 1, options.latencyMs ?? 0);
+  const seed = options.seed ?? 1;
+  const sim = new SimState(seed, options.latencyMs ?? 0, options.faultSeed ?? seed);
   let serverUrl = "";
   const server = Deno.serve(
     { port: options.port ?? 0, hostname, onListen: () => {} },

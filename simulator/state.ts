@@ -12,9 +12,9 @@ export class SimState {
   readonly faults: FaultEngine;
   #trace = 0;
 
-  constructor(readonly seed: number, readonly latencyMs: number) {
+  constructor(readonly seed: number, readonly latencyMs: number, faultSeed = seed) {
     this.store = new Store(seed);
-    this.faults = new FaultEngine(seed);
+    this.faults = new FaultEngine(faultSeed);
   }
 
   /** POST /__sim/reset: no accounts, objects, faults, log or clock offset (ids keep growing). */

@@ -16,12 +16,16 @@ export type StackOptions = {
   databaseUrl: string;
   /** Seeds the simulator's ids and metrics: stacks with other seeds never share a Meta id. */
   seed: number;
+  /** Seeds the simulator's faults instead of `seed` (a fixed storm with fresh ids). */
+  faultSeed?: number;
   latencyMs?: number;
   functionsPort?: number;
   /** Settings for the functions beyond the local defaults (limits, log echo). */
   functionsEnv?: Record<string, string>;
   /** Print the functions' log lines as they come (default: keep them for `functionsLog`). */
   echoFunctionsLog?: boolean;
+  /** Also append the functions' log lines to this file (the demo's: its stdout is the story). */
+  functionsLogFile?: string;
 };
 
 /** The functions server, a child process. */
@@ -52,6 +56,7 @@ export async function startFunctionsProcess(
   port: number,
   env: Record<string, string>,
   echo: boolean,
+  logFile?: string,
 ): Promise<FunctionsProcess> {
   const lines: Record<string, unknown>[] = [];
   let child: Deno.ChildProcess;
@@ -86,6 +91,7 @@ export async function startFunctionsProcess(
         pending = complete.pop()!;
         for (const line of complete) {
           if (echo) console.log(line);
+          if (logFile) Deno.writeTextFileSync(logFile, `${line}\n`, { append: true });
           if (recording) Deno.writeTextFileSync(`${recording}.log`, `${line}\n`, { append: true });
           try {
             const parsed = JSON.parse(line);
@@ -204,12 +210,14 @@ export async function startLocalStack(options: StackOptions): Promise<LocalStack
   const simulator = await startSimulator({
     port: 0,
     seed: options.seed,
+    faultSeed: options.faultSeed,
     latencyMs: options.latencyMs ?? 0,
   });
   const functions = await startFunctionsProcess(
     options.functionsPort ?? 0,
     { ...functionsEnv(options.databaseUrl, simulator.url), ...options.functionsEnv },
     options.echoFunctionsLog ?? false,
+    options.functionsLogFile,
   );
   const relay = await startPgNetRelay({ databaseUrl: options.databaseUrl });
   const { replacedUrl } = await wireCronToFunctions(options.databaseUrl, functions.url);

@@ -42,7 +42,7 @@ Deno.test("fault error: code, subcode, transient, status; nth and times", () =>
   }));
 
 Deno.test("fault every and probability are deterministic for a seed", async () => {
-  const pattern = (seed: number) => {
+  const pattern = (seed: number, faultSeed?: number) => {
     let out = "";
     return withSim(async (h) => {
       await h.account();
@@ -50,11 +50,14 @@ Deno.test("fault every and probability are deterministic for a seed", async () =
       for (let i = 0; i < 16; i++) {
         out += (await h.graph("GET", "act_1")).status === 200 ? "." : "x";
       }
-    }, { seed }).then(() => out);
+    }, { seed, faultSeed }).then(() => out);
   };
   const a = await pattern(11), b = await pattern(11), c = await pattern(12);
   assert.equal(a, b);
   assert.notEqual(a, c);
+  // A fault seed of its own: other ids, the same storm (the benchmark's reruns).
+  assert.equal(await pattern(99, 11), a);
+  assert.notEqual(await pattern(11, 12), a);
   assert.match(a, /x/);
   assert.match(a, /\./);
   await withSim(async (h) => {

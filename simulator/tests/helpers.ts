@@ -148,11 +148,12 @@ export class Harness {
 /** Starts a simulator on a free port, runs `fn`, always closes it. */
 export async function withSim(
   fn: (h: Harness) => Promise<void>,
-  options: { seed?: number; latencyMs?: number } = {},
+  options: { seed?: number; faultSeed?: number; latencyMs?: number } = {},
 ): Promise<void> {
   const sim = await startSimulator({
     port: 0,
     seed: options.seed ?? 7,
+    faultSeed: options.faultSeed,
     latencyMs: options.latencyMs,
   });
   try {

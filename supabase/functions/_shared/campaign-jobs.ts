@@ -34,6 +34,17 @@ export type ApprovalState = {
 /** The launch's daily budget in the account's ledger (minor units); null before it is reserved. */
 export type BudgetState = { reserved: number | null; released: boolean };
 
+/** One kind of object of a job: slots asked for, created, read back, and creates sent again. */
+export type EntityProgress = {
+  requested: number;
+  created: number;
+  verified: number;
+  retries: number;
+};
+
+/** Why a job is not claimable yet (next_run_at ahead). */
+export type WaitReason = "rate_limit" | "meta_outage" | "rollback_blocked" | "retry_backoff";
+
 /** A job's progress: what GET .../jobs/:id, rollback, verify, approve and reject answer (docs/contract.md). */
 export type JobProgress = {
   jobId: number;
@@ -50,6 +61,10 @@ export type JobProgress = {
   silentFailures: number;
   slots: { pending: number; creating: number; created: number; failed: number; rolledBack: number };
   retries: { used: number; budget: number };
+  /** The same counts per kind of object (a dry run's slots, all zero but `requested`). */
+  entities: { campaign: EntityProgress; adSets: EntityProgress; ads: EntityProgress };
+  /** While an unfinished job waits for its next run: until when, and why; else null. */
+  waiting: { until: string; reason: WaitReason } | null;
   rollback: {
     policy: "auto" | "confirm";
     triggered: boolean;
@@ -196,6 +211,8 @@ type ProgressRow = {
   budget_reserved: string | null;
   budget_released: boolean;
   live_entities: JobObject[];
+  by_type: Partial<Record<EntityType, EntityProgress>>;
+  wait_reason: WaitReason | null;
   unowned_objects: { entity_type: EntityType; facebook_id: string; name?: string | null }[];
   next_run_at: Date | null;
   created_at: Date;
@@ -205,6 +222,7 @@ type ProgressRow = {
 };
 
 const iso = (at: Date | null) => at?.toISOString() ?? null;
+const none: EntityProgress = { requested: 0, created: 0, verified: 0, retries: 0 };
 
 function progressOf(row: ProgressRow): JobProgress {
   return {
@@ -226,6 +244,14 @@ function progressOf(row: ProgressRow): JobProgress {
       rolledBack: row.slots_rolled_back,
     },
     retries: { used: row.retry_count, budget: row.retry_budget },
+    entities: {
+      campaign: row.by_type.campaign ?? none,
+      adSets: row.by_type.ad_set ?? none,
+      ads: row.by_type.ad ?? none,
+    },
+    waiting: row.wait_reason && row.next_run_at
+      ? { until: row.next_run_at.toISOString(), reason: row.wait_reason }
+      : null,
     rollback: {
       policy: row.rollback_policy,
       triggered: row.rollback_triggered,
@@ -307,6 +333,24 @@ async function progressOfJob(sql: Transaction, jobId: number): Promise<JobProgre
                and exists (select 1 from public.creation_jobs_with_live_entities l
                            where l.job_id = p.job_id)
            ), '[]'::jsonb) as live_entities,
+           coalesce((
+             select jsonb_object_agg(t.entity_type, jsonb_build_object(
+                      'requested', t.requested, 'created', t.created, 'verified', t.verified,
+                      'retries', t.retries))
+             from (select s.entity_type, count(*) as requested,
+                          count(*) filter (where s.status = 'created') as created,
+                          count(*) filter (where s.verified_at is not null) as verified,
+                          coalesce(sum(s.retry_count), 0) as retries
+                   from public.entity_creation_slots s where s.job_id = p.job_id
+                   group by s.entity_type) t
+           ), '{}'::jsonb) as by_type,
+           case when p.next_run_at > now()
+                 and p.status not in ('completed', 'failed', 'rolled_back')
+             then case when p.status = 'rollback_blocked' then 'rollback_blocked'
+                       when a.rate_limited_until > now() then 'rate_limit'
+                       when a.meta_outage_until > now() then 'meta_outage'
+                       else 'retry_backoff' end
+           end as wait_reason,
            j.unowned_objects, p.next_run_at, p.created_at, p.started_at, p.completed_at,
            j.updated_at
     from public.campaign_creation_job_progress p

@@ -30,7 +30,7 @@ async function functionsUrlInVault(): Promise<string> {
   }
 }
 
-Deno.test("the demo runs end to end, twice on the same database", async () => {
+Deno.test("the demo runs end to end, twice on the same database, and every check passes", async () => {
   const before = await functionsUrlInVault();
   for (let run = 0; run < 2; run++) {
     const output = await runDemo();
@@ -48,13 +48,42 @@ Deno.test("the demo runs end to end, twice on the same database", async () => {
       /trigger_log_ad_status_change wrote: .*"old_status":"ACTIVE","new_status":"PAUSED","requires_final_sync":true,"final_sync_completed":true/,
     );
     assert.match(output, /ad_metrics_daily: \[\{"date":"\d{4}-\d\d-\d\d","impressions":"[1-9]/);
-    assert.match(output, /final_sync_backlog now: \[\]/);
-    assert.match(output, /progress: \{"status":"(pending|verifying|in_progress)"/);
+    // The live progress: one line per kind of object, and the job's wait with its reason.
+    assert.match(output, /ad sets\s+requested\s+50\s+created\s+\d+\s+verified\s+\d+\s+retries \d/);
+    assert.match(output, /job\s+in_progress, waiting until \d\d:\d\d:\d\d \(rate_limit/);
     assert.match(
       output,
-      /GET \/campaign-create\/jobs\/:id: \{"status":"completed","created":\{"adSets":50,"ads":50\},"verified":101/,
+      /GET \/campaign-create\/jobs\/:id: \{"status":"completed","created":\{"adSets":50,"ads":50\},"verified":101,"silentFailures":[1-9]/,
     );
-    assert.match(output, /on Meta, live: \{"campaigns":2,"adSets":51,"ads":51,/);
+    assert.match(
+      output,
+      /on Meta, live for this launch: \{"campaigns":1,"adSets":50,"ads":50,"copies":0,/,
+    );
+    assert.match(output, /GET \/campaign-create\/jobs\/:id: \{"status":"rolled_back"/);
+    assert.match(
+      output,
+      /on Meta, live for this launch: \{"campaigns":0,"adSets":0,"ads":0,"copies":0\}/,
+    );
+    assert.match(output, /creation_job_outcomes_24h: \n\s+\{"status":"completed","jobs":1,/);
+    assert.match(output, /final_sync_backlog now: \[\]/);
+    for (
+      const name of [
+        "Meta misbehaved as announced",
+        "the job waited out the rate limit",
+        "the silent failure was found by read-back and repaired",
+        "the launch completed exactly",
+        "Meta holds exactly that launch",
+        "the suspended launch was rolled back clean",
+        "no final sync owed",
+      ]
+    ) assert.ok(output.includes(`✓ ${name}`), `check "${name}" passed`);
+    assert.match(output, /All \d+ checks passed\./);
+    assert.doesNotMatch(output, /CHECK FAILED/);
+    assert.doesNotMatch(
+      output,
+      /^\{"level"/m,
+      "no log line in the story: the log has its own file",
+    );
     assert.doesNotMatch(output, /EAAB-demo-/, "the access token is never printed");
   }
   assert.equal(

@@ -228,6 +228,12 @@ testWithStack("campaign-create API", async (t, stack) => {
         silentFailures: 0,
         slots: { pending: 0, creating: 0, created: 10, failed: 0, rolledBack: 0 },
         retries: { used: 0, budget: 5 },
+        entities: {
+          campaign: { requested: 1, created: 1, verified: 1, retries: 0 },
+          adSets: { requested: 3, created: 3, verified: 3, retries: 0 },
+          ads: { requested: 6, created: 6, verified: 6, retries: 0 },
+        },
+        waiting: null,
         rollback: { policy: "auto", triggered: false, reason: null, at: null },
         lastError: null,
         approval: {
@@ -311,6 +317,9 @@ testWithStack("campaign-create API", async (t, stack) => {
       assert.equal(blocked.status, "rollback_blocked");
       assert.equal(blocked.blockedReason, blocked.lastError);
       assert.match(String(blocked.blockedReason), /account_status 2/);
+      assert.equal(blocked.waiting?.reason, "rollback_blocked", "its wait says why");
+      assert.equal(blocked.waiting?.until, blocked.nextRunAt);
+      assert.equal(waiting.waiting, null, "a job waiting for a person has no next run to wait for");
       assert.deepEqual(
         blocked.liveEntities.map((e) => e.id).sort(),
         (await liveOnMeta(stack, suspended)).all.map((o) => o.id).sort(),

@@ -1,0 +1,279 @@
+// Many launches at once: 1-5-1 launches all submitted together over many ad accounts, under a
+// fixed-seed storm of transient errors and lost answers, driven only by the stack itself (each
+// launch starts a worker run through EdgeRuntime.waitUntil; pg_cron, through pg_net, resumes what
+// is left waiting). Measured: every launch exact, time to drain, launches per second, the latency
+// of POST /campaign-create, the database's transactions and rows per launch, and the CPU time of
+// each function invocation.
+import type postgres from "postgres";
+import { adSetTemplate, type BenchStack, percentile, sleep } from "./harness.ts";
+import { finalJobStatuses } from "../supabase/functions/_shared/creation/job-states.ts";
+
+export type ScaleOptions = {
+  launches: number;
+  accounts: number;
+  adSets: number;
+  latencyMs: number;
+  faultSeed: number;
+  transientRate: number;
+  lostRate: number;
+  /** How long the statistics collector may lag (Postgres flushes an idle backend's counters 10 s late). */
+  statsFlushMs: number;
+  timeoutMs: number;
+};
+
+export type ScaleResult = {
+  launches: number;
+  accounts: number;
+  shape: string;
+  latencyMs: number;
+  faults: { seed: number; transientRate: number; lostRate: number; fired: Record<string, number> };
+  completed: number;
+  rolledBack: number;
+  failed: number;
+  unsettled: number;
+  refused: number;
+  excess: number;
+  missing: number;
+  orphans: number;
+  exact: boolean;
+  /** From the first submission to the last job settled. */
+  drainMs: number;
+  launchesPerSecond: number;
+  /** Every POST /campaign-create answered (202s and the retried refusals alike). */
+  createLatencyMs: { p50: number; p95: number; p99: number; max: number; requests: number };
+  /** Submissions answered 429 or 5xx (Retry-After honoured) and sent again, same Idempotency-Key. */
+  submitRetries: number;
+  /**
+   * pg_stat_database deltas over the run, the whole database (functions, pg_cron, the pg_net
+   * relay), net of the idle background measured just before and of the bench's own polling:
+   * transactions (xact_commit + xact_rollback: one per autocommit statement or per
+   * begin..commit), rows written (tup_inserted + tup_updated + tup_deleted) and rows read
+   * (tup_returned + tup_fetched), per launch.
+   */
+  database: {
+    transactionsPerLaunch: number;
+    rowsWrittenPerLaunch: number;
+    rowsReadPerLaunch: number;
+  };
+  /** CPU time of each invocation (a launch with its background worker run; a cron worker run). */
+  cpuMs: { invocations: number; p50: number; p95: number; max: number; endedByLimit: number };
+};
+
+type Counters = { at: number; xacts: number; written: number; read: number };
+
+async function counters(sql: postgres.Sql): Promise<Counters> {
+  const [row] = await sql<{ xacts: string; written: string; read: string }[]>`
+    select xact_commit + xact_rollback as xacts,
+           tup_inserted + tup_updated + tup_deleted as written,
+           tup_returned + tup_fetched as read
+    from pg_stat_database where datname = current_database()`;
+  return {
+    at: performance.now(),
+    xacts: Number(row.xacts),
+    written: Number(row.written),
+    read: Number(row.read),
+  };
+}
+
+const retryable = (status: number) => status === 429 || status >= 500;
+
+/** A launch as its app sent it: each attempt's latency, its job, or its last refusal. */
+type Submission = { act: string; jobId?: number; refused?: string; latencies: number[] };
+
+async function submit(bench: BenchStack, act: string, key: string, name: string, adSets: number) {
+  const submission: Submission = { act, latencies: [] };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const started = performance.now();
+    const answer = await bench.invoke("campaign-create", {
+      adAccountId: act,
+      campaign: { name, objective: "OUTCOME_SALES" },
+      adSets: { count: adSets, template: adSetTemplate },
+      ads: { perAdSet: 1, template: { creativeId: "555" } },
+    }, { "Idempotency-Key": key });
+    submission.latencies.push(performance.now() - started);
+    if (answer.status === 202) {
+      submission.jobId = Number(answer.body.jobId);
+      return submission;
+    }
+    submission.refused = `${answer.status} ${JSON.stringify(answer.body)}`;
+    if (!retryable(answer.status)) break;
+    await sleep(answer.retryAfter ? answer.retryAfter * 1000 : Math.min(4000, 250 * 2 ** attempt));
+  }
+  return submission;
+}
+
+type SimObject = { id: string; type: string; name: string; parentId: string; deleted: boolean };
+
+/** Compares each account on Meta with its jobs: completed ones whole, nothing else left live. */
+async function exactness(
+  bench: BenchStack,
+  accounts: string[],
+  jobs: { act: string; status: string; campaign: string | null }[],
+  adSets: number,
+) {
+  let excess = 0, missing = 0, orphans = 0;
+  for (const act of accounts) {
+    const { objects } = await bench.control<{ objects: SimObject[] }>(`state?account=${act}`);
+    const live = objects.filter((o) => !o.deleted);
+    const completed = new Set(
+      jobs.filter((j) => j.act === act && j.status === "completed").map((j) => j.campaign),
+    );
+    for (const campaign of live.filter((o) => o.type === "campaign")) {
+      if (!completed.has(campaign.id)) {
+        orphans += 1 + live.filter((o) => o.parentId === campaign.id).length;
+        continue;
+      }
+      const sets = live.filter((o) => o.type === "adset" && o.parentId === campaign.id);
+      excess += Math.max(0, sets.length - adSets);
+      missing += Math.max(0, adSets - sets.length);
+      for (const set of sets) {
+        const ads = live.filter((o) => o.type === "ad" && o.parentId === set.id).length;
+        excess += Math.max(0, ads - 1);
+        missing += 1 - Math.min(1, ads);
+      }
+      completed.delete(campaign.id);
+    }
+    missing += completed.size * (1 + 2 * adSets);
+  }
+  return { excess, missing, orphans };
+}
+
+export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Promise<ScaleResult> {
+  const { sql } = bench;
+  const accounts: string[] = [];
+  while (accounts.length < options.accounts) {
+    accounts.push(
+      ...await Promise.all(
+        Array.from(
+          { length: Math.min(5, options.accounts - accounts.length) },
+          () => bench.connect(),
+        ),
+      ),
+    );
+  }
+  // The idle background (the relay's polls, pg_cron), once the connects' counters are flushed.
+  await sleep(options.statsFlushMs);
+  const idleStart = await counters(sql);
+  await sleep(5000);
+  const start = await counters(sql);
+  const idlePerMs = (key: keyof Omit<Counters, "at">) =>
+    (start[key] - idleStart[key]) / (start.at - idleStart.at);
+
+  await bench.control("faults", {
+    rules: [
+      { probability: options.lostRate, effect: { applyThenDrop: true } },
+      {
+        probability: options.transientRate,
+        effect: { error: { code: 2, transient: true, status: 503 } },
+      },
+    ],
+  });
+  const firstRequest = await bench.graphRequests();
+  const invocationsBefore = bench.stack.functions.invocations().length;
+  const submitted = performance.now();
+  const runTag = crypto.randomUUID().slice(0, 8);
+  const submissions = await Promise.all(
+    Array.from(
+      { length: options.launches },
+      (_, i) =>
+        submit(
+          bench,
+          accounts[i % accounts.length],
+          `scale-${runTag}-${i}`,
+          `Scale ${runTag} #${i}`,
+          options.adSets,
+        ),
+    ),
+  );
+  const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
+
+  let ownPolls = 0;
+  let settledAt = performance.now();
+  for (;;) {
+    ownPolls++;
+    const [{ open }] = await sql<{ open: number }[]>`
+      select count(*)::int as open from public.campaign_creation_jobs
+      where id = any(${jobIds}) and not (status::text = any(${[...finalJobStatuses]}::text[]))`;
+    settledAt = performance.now();
+    if (open === 0 || settledAt - submitted > options.timeoutMs) break;
+    await sleep(250);
+  }
+  // Every launch's invocation logs its record when its background run has ended.
+  const attempts = submissions.reduce((n, s) => n + s.latencies.length, 0);
+  const records = () =>
+    bench.stack.functions.invocations().slice(invocationsBefore).filter((i) =>
+      i.function === "creation-worker" || (i.function === "campaign-create" && i.method === "POST")
+    );
+  const waitUntil = performance.now() + 60_000;
+  while (
+    records().filter((r) => r.function === "campaign-create").length < attempts &&
+    performance.now() < waitUntil
+  ) await sleep(250);
+  const log = (await bench.requestLog()).filter((r) => r.seq > firstRequest);
+  await bench.control("faults", { rules: [] });
+  await sleep(options.statsFlushMs);
+  const end = await counters(sql);
+  const net = (key: keyof Omit<Counters, "at">, own = 0) =>
+    (end[key] - start[key] - idlePerMs(key) * (end.at - start.at) - own) / options.launches;
+
+  const jobs = await sql<{ act: string; status: string; campaign: string | null }[]>`
+    select a.platform_account_id as act, j.status, j.facebook_campaign_id as campaign
+    from public.campaign_creation_jobs j join public.ad_accounts a on a.id = j.ad_account_id
+    where j.id = any(${jobIds})`;
+  const count = (status: string) => jobs.filter((j) => j.status === status).length;
+  const { excess, missing, orphans } = await exactness(bench, accounts, jobs, options.adSets);
+  const fired: Record<string, number> = {};
+  for (const request of log) {
+    for (const fault of request.faults) fired[fault.effect] = (fired[fault.effect] ?? 0) + 1;
+  }
+  const latencies = submissions.flatMap((s) => s.latencies);
+  const cpu = records().map((r) => r.cpuMs);
+  const unsettled = jobs.filter((j) => !(finalJobStatuses as readonly string[]).includes(j.status))
+    .length;
+  const refused = submissions.filter((s) => s.jobId === undefined).length;
+  const drainMs = settledAt - submitted;
+  return {
+    launches: options.launches,
+    accounts: options.accounts,
+    shape: `1-${options.adSets}-1`,
+    latencyMs: options.latencyMs,
+    faults: {
+      seed: options.faultSeed,
+      transientRate: options.transientRate,
+      lostRate: options.lostRate,
+      fired,
+    },
+    completed: count("completed"),
+    rolledBack: count("rolled_back"),
+    failed: count("failed"),
+    unsettled,
+    refused,
+    excess,
+    missing,
+    orphans,
+    exact: excess + missing + orphans + unsettled + refused + count("failed") === 0,
+    drainMs,
+    launchesPerSecond: options.launches / (drainMs / 1000),
+    createLatencyMs: {
+      p50: percentile(latencies, 0.5),
+      p95: percentile(latencies, 0.95),
+      p99: percentile(latencies, 0.99),
+      max: Math.max(...latencies),
+      requests: latencies.length,
+    },
+    submitRetries: attempts - submissions.length,
+    database: {
+      transactionsPerLaunch: net("xacts", ownPolls),
+      rowsWrittenPerLaunch: net("written"),
+      rowsReadPerLaunch: net("read"),
+    },
+    cpuMs: {
+      invocations: cpu.length,
+      p50: percentile(cpu, 0.5),
+      p95: percentile(cpu, 0.95),
+      max: Math.max(...cpu),
+      endedByLimit:
+        records().filter((r) => r.outcome === "cpu" || r.outcome === "wall_clock").length,
+    },
+  };
+}
