@@ -170,6 +170,7 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const cpu = launchRecords().map((i) => i.cpuMs).sort((a, b) => a - b);
+  const warm = launchRecords().filter((i) => i.warm).length;
   const row = (name: string, m: Measure) =>
     `${name.padEnd(48)}${String(m.requests).padStart(9)}${(m.ms / 1000).toFixed(2).padStart(10)} s`;
   const header = () =>
@@ -195,7 +196,8 @@ try {
   console.log(`3. CPU per campaign-create invocation, its background worker run included`);
   console.log(
     `   ${cpu.length} invocations: median ${cpu[Math.floor(cpu.length / 2)]} ms, ` +
-      `max ${cpu.at(-1)} ms (the 1-${adSets}-1 launch: ${firstLaunchCpu} ms; limit 2000 ms)`,
+      `max ${cpu.at(-1)} ms (the 1-${adSets}-1 launch: ${firstLaunchCpu} ms; limit 2000 ms), ` +
+      `${warm} served by a warm isolate`,
   );
 } finally {
   await stack.close();
