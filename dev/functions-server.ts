@@ -17,7 +17,13 @@
 import { parse as parseToml } from "smol-toml";
 import { verifyProjectJwt } from "../supabase/functions/_shared/auth.ts";
 import { jwtKeys } from "../supabase/functions/_shared/config.ts";
-import type { GatewayMessage, ShutdownReason, WorkerMessage } from "./lib/edge-protocol.ts";
+import type {
+  GatewayMessage,
+  ShutdownReason,
+  SpawnerEvent,
+  SpawnerRequest,
+  WorkerMessage,
+} from "./lib/edge-protocol.ts";
 import { threadCpuMs } from "./lib/edge-protocol.ts";
 
 const root = new URL("../", import.meta.url);
@@ -146,6 +152,43 @@ type EdgeSettings = {
   idleTimeoutMs: number;
 };
 
+/**
+ * The thread that boots and ends the functions' workers (dev/lib/edge-spawner.ts), so that a boot
+ * never holds the gateway's thread; the gateway talks to each worker through a port of its own.
+ */
+class Spawner {
+  readonly #thread = new Worker(new URL("./lib/edge-spawner.ts", import.meta.url), {
+    type: "module",
+  });
+  readonly #onError = new Map<string, (error: string) => void>();
+
+  constructor() {
+    this.#thread.onmessage = (event: MessageEvent<SpawnerEvent>) =>
+      this.#onError.get(event.data.isolate)?.(event.data.error);
+  }
+
+  /** Boots a worker; returns the gateway's end of its port. */
+  spawn(isolate: string, onError: (error: string) => void): MessagePort {
+    const { port1, port2 } = new MessageChannel();
+    this.#onError.set(isolate, onError);
+    this.#send({ type: "spawn", isolate, port: port2 }, [port2]);
+    return port1;
+  }
+
+  terminate(isolate: string): void {
+    this.#onError.delete(isolate);
+    this.#send({ type: "terminate", isolate });
+  }
+
+  close(): void {
+    this.#thread.terminate();
+  }
+
+  #send(message: SpawnerRequest, transfer: Transferable[] = []): void {
+    this.#thread.postMessage(message, transfer);
+  }
+}
+
 /** An invocation in flight in a worker. */
 type Invocation = {
   method: string;
@@ -169,9 +212,7 @@ type Invocation = {
  */
 class FunctionWorker {
   readonly isolate = crypto.randomUUID().slice(0, 8);
-  readonly #worker = new Worker(new URL("./lib/edge-worker.ts", import.meta.url), {
-    type: "module",
-  });
+  readonly #port: MessagePort;
   readonly #born = performance.now();
   #thread: string | undefined;
   #current: Invocation | undefined;
@@ -188,8 +229,19 @@ class FunctionWorker {
     readonly name: string,
     readonly entrypoint: URL,
     readonly settings: EdgeSettings,
+    readonly spawner: Spawner,
     readonly onEnd: (worker: FunctionWorker) => void,
   ) {
+    this.#port = spawner.spawn(this.isolate, (error) => {
+      console.error(JSON.stringify({
+        level: "error",
+        message: "worker error",
+        function: name,
+        isolate: this.isolate,
+        error,
+      }));
+      this.#end("termination");
+    });
     this.#wallClock = setTimeout(() => this.shutDown("wall_clock"), settings.wallClockMs);
     if (settings.policy === "per_worker") {
       this.#retirement = setTimeout(() => {
@@ -197,18 +249,7 @@ class FunctionWorker {
         if (!this.#current) this.shutDown("early_drop");
       }, settings.wallClockMs / 2);
     }
-    this.#worker.onmessage = (event: MessageEvent<WorkerMessage>) => this.#receive(event.data);
-    this.#worker.onerror = (event) => {
-      event.preventDefault();
-      console.error(JSON.stringify({
-        level: "error",
-        message: "worker error",
-        function: name,
-        isolate: this.isolate,
-        error: event.message,
-      }));
-      this.#end("termination");
-    };
+    this.#port.onmessage = (event: MessageEvent<WorkerMessage>) => this.#receive(event.data);
   }
 
   /** Whether a new request may go to this worker. */
@@ -260,7 +301,7 @@ class FunctionWorker {
   }
 
   #send(message: GatewayMessage, transfer: Transferable[] = []): void {
-    this.#worker.postMessage(message, transfer);
+    this.#port.postMessage(message, transfer);
   }
 
   /** The current invocation's CPU time so far (the last reading once the thread is gone). */
@@ -346,7 +387,8 @@ class FunctionWorker {
     clearTimeout(this.#wallClock);
     clearTimeout(this.#retirement);
     clearTimeout(this.#idle);
-    this.#worker.terminate();
+    this.spawner.terminate(this.isolate);
+    this.#port.close();
     console.log(JSON.stringify({
       level: "info",
       time: new Date().toISOString(),
@@ -392,6 +434,7 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
         1000,
     cpuLimitMs: options.cpuLimitMs ?? limitFromEnv("EDGE_CPU_LIMIT_MS", defaultCpuLimitMs),
   };
+  const spawner = new Spawner();
   /** Each function's live workers. */
   const workers = new Map<string, Set<FunctionWorker>>();
   const live = (name: string) => workers.get(name) ?? workers.set(name, new Set()).get(name)!;
@@ -432,6 +475,7 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
         name,
         new URL(`${name}/index.ts`, functionsDir),
         settings,
+        spawner,
         (ended) => pool.delete(ended),
       );
     pool.add(worker);
@@ -446,6 +490,7 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
       for (const worker of all()) worker.shutDown("termination");
       await server.shutdown();
       while (all().length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      spawner.close();
     },
   };
 }

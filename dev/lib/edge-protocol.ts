@@ -1,5 +1,5 @@
-// The messages between the local gateway (dev/functions-server.ts) and a function's worker
-// (dev/lib/edge-worker.ts), and how the gateway reads a worker thread's CPU time.
+// The messages between the local gateway (dev/functions-server.ts), the spawner that boots the
+// functions' workers (dev/lib/edge-spawner.ts) and a worker (dev/lib/edge-worker.ts), and how the gateway reads a worker thread's CPU time.
 
 /** The request, as it crosses into the worker (bodies are read whole: no streaming). */
 export type WorkerRequest = {
@@ -30,6 +30,14 @@ export type WorkerMessage =
   | { type: "response"; status: number; headers: [string, string][]; body: ArrayBuffer }
   /** The response is sent and every EdgeRuntime.waitUntil promise has settled: the worker is idle. */
   | { type: "done" };
+
+/** From the gateway to the spawner (dev/lib/edge-spawner.ts): boot a worker on `port`, or end one. */
+export type SpawnerRequest =
+  | { type: "spawn"; isolate: string; port: MessagePort }
+  | { type: "terminate"; isolate: string };
+
+/** From the spawner: a worker's uncaught error. */
+export type SpawnerEvent = { type: "worker_error"; isolate: string; error: string };
 
 /**
  * CPU time (user + system) of a thread of this process, in ms, from Linux's

@@ -16,11 +16,15 @@ type FetchHandler = (req: Request) => Response | Promise<Response>;
 
 /** The worker's own scope (typed here: the project type-checks against Deno's window types). */
 const scope = self as unknown as {
-  postMessage(message: WorkerMessage, transfer: Transferable[]): void;
-  onmessage: ((event: MessageEvent<GatewayMessage>) => void) | null;
+  onmessage: ((event: MessageEvent<{ type: "connect"; port: MessagePort }>) => void) | null;
 };
+
+/** The gateway's end: a port the spawner (dev/lib/edge-spawner.ts) hands over first thing. */
+const gateway = Promise.withResolvers<MessagePort>();
+scope.onmessage = (event) => gateway.resolve(event.data.port);
+const port = await gateway.promise;
 const post = (message: WorkerMessage, transfer: Transferable[] = []) =>
-  scope.postMessage(message, transfer);
+  port.postMessage(message, transfer);
 
 const background = new Set<Promise<unknown>>();
 
@@ -98,7 +102,7 @@ async function answer(handler: FetchHandler, request: WorkerRequest): Promise<vo
 /** The function's handler, loaded by the first request and kept for the worker's life. */
 let loaded: Promise<FetchHandler> | undefined;
 
-scope.onmessage = async (event: MessageEvent<GatewayMessage>) => {
+port.onmessage = async (event: MessageEvent<GatewayMessage>) => {
   const message = event.data;
   if (message.type === "beforeunload") {
     globalThis.dispatchEvent(
