@@ -1,9 +1,10 @@
-// One function invocation, inside a Deno Worker of its own, as Supabase's edge runtime runs each
-// request in an isolate: it provides `EdgeRuntime.waitUntil`, captures the handler that the
-// function's index.ts hands to Deno.serve (so that file deploys unchanged), answers one request,
-// then stays alive until the background work it was given settles. The gateway
-// (dev/functions-server.ts) measures this thread's CPU time, enforces the limits and, when one is
-// hit, sends `beforeunload` with the reason before it terminates the worker.
+// A function's worker, a Deno Worker (an isolate), as Supabase's edge runtime runs functions: it
+// provides `EdgeRuntime.waitUntil`, loads the function's index.ts once (its first request) and
+// captures the handler that file hands to Deno.serve (so it deploys unchanged), then answers the
+// requests the gateway sends it, one at a time: each one's `done` goes out once the answer is sent
+// and the background work settled. The gateway (dev/functions-server.ts) sends a request only to
+// an idle worker, measures this thread's CPU time per request, enforces the limits and, before it
+// ends the worker, sends `beforeunload` with the reason.
 import {
   type GatewayMessage,
   threadCpuMs,
@@ -15,11 +16,15 @@ type FetchHandler = (req: Request) => Response | Promise<Response>;
 
 /** The worker's own scope (typed here: the project type-checks against Deno's window types). */
 const scope = self as unknown as {
-  postMessage(message: WorkerMessage, transfer: Transferable[]): void;
-  onmessage: ((event: MessageEvent<GatewayMessage>) => void) | null;
+  onmessage: ((event: MessageEvent<{ type: "connect"; port: MessagePort }>) => void) | null;
 };
+
+/** The gateway's end: a port the spawner (dev/lib/edge-spawner.ts) hands over first thing. */
+const gateway = Promise.withResolvers<MessagePort>();
+scope.onmessage = (event) => gateway.resolve(event.data.port);
+const port = await gateway.promise;
 const post = (message: WorkerMessage, transfer: Transferable[] = []) =>
-  scope.postMessage(message, transfer);
+  port.postMessage(message, transfer);
 
 const background = new Set<Promise<unknown>>();
 
@@ -94,7 +99,10 @@ async function answer(handler: FetchHandler, request: WorkerRequest): Promise<vo
   }, [body]);
 }
 
-scope.onmessage = async (event: MessageEvent<GatewayMessage>) => {
+/** The function's handler, loaded by the first request and kept for the worker's life. */
+let loaded: Promise<FetchHandler> | undefined;
+
+port.onmessage = async (event: MessageEvent<GatewayMessage>) => {
   const message = event.data;
   if (message.type === "beforeunload") {
     globalThis.dispatchEvent(
@@ -105,7 +113,8 @@ scope.onmessage = async (event: MessageEvent<GatewayMessage>) => {
   if (message.type !== "request") return;
   let handler: FetchHandler;
   try {
-    handler = await loadHandler(message.entrypoint);
+    loaded ??= loadHandler(message.entrypoint);
+    handler = await loaded;
   } catch (error) {
     post({ type: "boot_error", error: error instanceof Error ? error.message : String(error) });
     return;

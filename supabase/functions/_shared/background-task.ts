@@ -13,9 +13,16 @@ export function runInBackground(task: string, work: () => Promise<unknown>): voi
   (globalThis as { EdgeRuntime?: EdgeRuntimeApi }).EdgeRuntime?.waitUntil(running);
 }
 
-/** Calls `onShutdown` with the runtime's reason (wall_clock, cpu, termination...) before it ends the isolate. */
-export function onShutdown(onShutdown: (reason: string) => void): void {
-  globalThis.addEventListener("beforeunload", (event) => {
+/**
+ * Calls `onShutdown` with the runtime's reason (wall_clock, cpu, early_drop, termination...) before
+ * it ends the isolate. Returns the disposer: an isolate serves many requests (Supabase's
+ * per_worker policy), so a run removes its listener when it ends, or a later shutdown would call
+ * it for a run long finished.
+ */
+export function onShutdown(onShutdown: (reason: string) => void): () => void {
+  const listener = (event: Event) => {
     onShutdown(String((event as CustomEvent<{ reason?: string }>).detail?.reason ?? "unknown"));
-  });
+  };
+  globalThis.addEventListener("beforeunload", listener);
+  return () => globalThis.removeEventListener("beforeunload", listener);
 }

@@ -60,19 +60,23 @@ export async function runCreationWorker(
   let held: WorkerSlot | null = null;
   // Ended by the runtime: the slot is freed at once where the runtime leaves the time (else its
   // hold expires); the jobs keep their leases until they expire.
-  onShutdown(() => void held?.release().catch(() => {}));
-  for (;;) {
-    held = await WorkerSlot.claim(runId);
-    if (!held) return report;
-    report.slot = held.slot;
-    try {
-      report.jobs.push(...await runLanes(held, deadline, options));
-    } finally {
-      await held.release();
+  const stopListening = onShutdown(() => void held?.release().catch(() => {}));
+  try {
+    for (;;) {
+      held = await WorkerSlot.claim(runId);
+      if (!held) return report;
+      report.slot = held.slot;
+      try {
+        report.jobs.push(...await runLanes(held, deadline, options));
+      } finally {
+        await held.release();
+      }
+      // A launch whose run found every slot held just before this one was freed: take its job.
+      const dueAt = await nextJobDueAt();
+      if (Date.now() >= deadline || dueAt === null || dueAt.getTime() > Date.now()) return report;
     }
-    // A launch whose run found every slot held just before this one was freed: take its job.
-    const dueAt = await nextJobDueAt();
-    if (Date.now() >= deadline || dueAt === null || dueAt.getTime() > Date.now()) return report;
+  } finally {
+    stopListening();
   }
 }
 
@@ -163,17 +167,21 @@ async function runJobLogged(
 export function startWorkerInBackground(options: WorkerOptions = {}): string {
   const runId = crypto.randomUUID();
   withLogContext({ runId }, () => {
-    onShutdown((reason) => {
+    const stopListening = onShutdown((reason) => {
       // Jobs held by this run keep their leases until they expire; then any run takes them up.
       log.warn("creation worker run cut short by the runtime", { reason });
     });
     runInBackground("creation worker run", async () => {
-      const { slot, jobs } = await runCreationWorker(runId, options);
-      if (slot === null) {
-        log.info(
-          "creation worker run skipped: every worker slot is held; their runs take the jobs up",
-        );
-      } else log.info("creation worker run finished", { slot, jobs });
+      try {
+        const { slot, jobs } = await runCreationWorker(runId, options);
+        if (slot === null) {
+          log.info(
+            "creation worker run skipped: every worker slot is held; their runs take the jobs up",
+          );
+        } else log.info("creation worker run finished", { slot, jobs });
+      } finally {
+        stopListening();
+      }
     });
   });
   return runId;
