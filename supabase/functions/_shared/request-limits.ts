@@ -2,7 +2,7 @@
 // entities their launches may ask for, and how many creation jobs they may have under way. The
 // limits and their state live in Postgres (public.adrail_limits, take_request_quota, the
 // active-jobs trigger); here a refusal becomes `rate_limited` (429 with Retry-After).
-import { db, DbErrorCode, type Sql, sqlState, type Transaction } from "./db.ts";
+import { db, DbErrorCode, sqlState } from "./db.ts";
 import { AdrailError, defaultRetryAfterSeconds } from "./errors.ts";
 
 /** What a request asks for, as adrail_limits names it. */
@@ -37,10 +37,10 @@ export async function takeQuota(
   action: LimitedAction,
   subject: QuotaSubject,
   cost = 1,
-  /** Inside a transaction, its own connection: a second one from the pool could wait forever. */
-  sql: Sql | Transaction = db(),
 ): Promise<void> {
-  const [answer] = await sql<QuotaAnswer[]>`
+  // In a statement of its own, never inside a transaction: the bucket row stays locked only for
+  // the taking (and a second pool connection taken inside a transaction could wait forever).
+  const [answer] = await db()<QuotaAnswer[]>`
     select allowed, retry_after_seconds, scope, quota, window_seconds
     from public.take_request_quota(
       ${action}, ${subject.userId ?? null}, ${subject.adAccountId ?? null}, ${cost})`;
