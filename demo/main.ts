@@ -161,7 +161,7 @@ let dana: string | undefined;
 try {
   step(2, "Dana signs up; Meta knows her ad accounts act_4242 and act_4243 and her access token");
   // A rerun on the same database starts over: her accounts, entities and jobs go with her.
-  await sql`delete from auth.users where email = 'dana@example.com'`;
+  await sql`delete from auth.users where email in ('dana@example.com', 'sam@example.com')`;
   [{ id: dana }] = await sql<{ id: string }[]>`
     insert into auth.users (id, email) values (gen_random_uuid(), 'dana@example.com') returning id`;
   const token = `EAAB-demo-${crypto.randomUUID()}`;
@@ -400,7 +400,70 @@ try {
     { status: outlet2.job.status, live: outletLive },
   );
 
-  step(8, "Dana's dashboard: the views' rows as she reads them (security_invoker, RLS)");
+  step(8, "Sam, a launcher on act_4242, launches; the account needs approval, and Dana approves");
+  const [{ id: sam }] = await sql<{ id: string }[]>`
+    insert into auth.users (id, email) values (gen_random_uuid(), 'sam@example.com') returning id`;
+  // Operator SQL, as the README shows: Dana (owner) adds Sam and turns approval on, with a daily
+  // budget cap the 1-50-1 above leaves room under.
+  await sql`select public.set_ad_account_member(${accountId}, ${dana}, ${sam}, 'launcher')`;
+  await sql`select public.set_ad_account_settings(${accountId}, ${dana}, true, 150000)`;
+  const samClient = createClient(functions.url, anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    global: { headers: { Authorization: `Bearer ${await signLocalUserJwt(sam)}` } },
+  });
+  const samsLaunch = await samClient.functions.invoke("campaign-create", {
+    body: {
+      adAccountId: "act_4242",
+      campaign: { name: "Sam's retargeting", objective: "OUTCOME_SALES" },
+      adSets: { count: 2, template: adSetTemplate },
+      ads: { perAdSet: 1, template: { creativeId } },
+    },
+  });
+  show(`HTTP ${samsLaunch.response?.status}`, samsLaunch.data);
+  const samsJob = samsLaunch.data.jobId as number;
+  await sleep(1500);
+  const waiting = await progressOf(samClient, samsJob);
+  const liveWhileWaiting = await liveForLaunch("act_4242", "Sam's retargeting", samsJob);
+  const ownApproval = await samClient.functions.invoke(`campaign-create/jobs/${samsJob}/approve`, {
+    body: {},
+  });
+  show(
+    `Sam approves his own launch: HTTP ${ownApproval.response?.status}`,
+    await ownApproval.error?.context?.json?.(),
+  );
+  const approved = await supabase.functions.invoke(`campaign-create/jobs/${samsJob}/approve`, {
+    body: {},
+  });
+  show(`Dana approves: HTTP ${approved.response?.status}`, {
+    status: approved.data?.status,
+    approval: approved.data?.approval,
+    budget: approved.data?.budget,
+  });
+  const samsRun = await watch(samClient, samsJob);
+  const samsLive = await liveForLaunch("act_4242", "Sam's retargeting", samsJob);
+  const [budget] = await sql`
+    select cap::int, reserved::int, free::int from public.ad_account_budgets
+    where ad_account_id = ${accountId}`;
+  const violations = await sql`select * from public.budget_invariant_violations`;
+  show("ad_account_budgets (act_4242)", budget);
+  check(
+    "a launcher's launch waited for approval, on Meta nothing meanwhile",
+    samsLaunch.response?.status === 202 && waiting.status === "awaiting_approval" &&
+      liveWhileWaiting.campaigns + liveWhileWaiting.adSets + liveWhileWaiting.ads === 0,
+    { status: samsLaunch.response?.status, job: waiting.status, live: liveWhileWaiting },
+  );
+  check("the requester may not approve his own launch", ownApproval.response?.status === 403, {
+    status: ownApproval.response?.status,
+  });
+  check(
+    "approved by Dana, the launch ran exactly: 1 campaign, 2 ad sets, 2 ads",
+    approved.response?.status === 200 && samsRun.job.status === "completed" &&
+      samsLive.campaigns === 1 && samsLive.adSets === 2 && samsLive.ads === 2,
+    { approve: approved.response?.status, status: samsRun.job.status, live: samsLive },
+  );
+  check("the budget ledger balances: no invariant violated", violations.length === 0, violations);
+
+  step(9, "Dana's dashboard: the views' rows as she reads them (security_invoker, RLS)");
   const views = await sql.begin(async (tx) => {
     await tx`select set_config('role', 'authenticated', true),
                     set_config('request.jwt.claims', ${
@@ -444,9 +507,9 @@ try {
     { stuck: views.stuck_creation_jobs, live: views.creation_jobs_with_live_entities },
   );
   check(
-    "the dashboard counts one completed and one rolled-back launch",
+    "the dashboard counts two completed launches and one rolled back",
     views.creation_job_outcomes_24h.map((r) => `${r.status}:${r.jobs}`).join(",") ===
-      "completed:1,rolled_back:1",
+      "completed:2,rolled_back:1",
     views.creation_job_outcomes_24h,
   );
 } finally {
