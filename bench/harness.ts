@@ -43,6 +43,34 @@ export type LoggedRequest = {
 /** A functions.invoke() answer: status, body, Retry-After (success or error alike). */
 export type Answer = { status: number; body: Record<string, unknown>; retryAfter?: number };
 
+/** Status and JSON body of a functions.invoke() answer, success or error alike, with Retry-After. */
+export async function invokeFunction(
+  client: SupabaseClient,
+  name: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
+  const result = await client.functions.invoke(name, { body, headers });
+  const context = (result.error as { context?: Response } | null)?.context;
+  if (context instanceof Response) {
+    const text = await context.text();
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { text };
+    }
+    const retryAfter = Number(context.headers.get("Retry-After") ?? parsed.retryAfterSeconds);
+    return {
+      status: context.status,
+      body: parsed,
+      retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    };
+  }
+  if (result.error) throw result.error;
+  return { status: result.response?.status ?? 200, body: result.data };
+}
+
 export type BenchStack = {
   stack: LocalStack;
   sql: postgres.Sql;
@@ -99,31 +127,8 @@ export async function startBenchStack(
     return JSON.parse(text) as T;
   };
 
-  const invoke = async (
-    name: string,
-    body: Record<string, unknown>,
-    headers: Record<string, string> = {},
-  ): Promise<Answer> => {
-    const result = await client.functions.invoke(name, { body, headers });
-    const context = (result.error as { context?: Response } | null)?.context;
-    if (context instanceof Response) {
-      const text = await context.text();
-      let parsed: Record<string, unknown>;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = { text };
-      }
-      const retryAfter = Number(context.headers.get("Retry-After"));
-      return {
-        status: context.status,
-        body: parsed,
-        retryAfter: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-      };
-    }
-    if (result.error) throw result.error;
-    return { status: result.response?.status ?? 200, body: result.data };
-  };
+  const invoke = (name: string, body: Record<string, unknown>, headers?: Record<string, string>) =>
+    invokeFunction(client, name, body, headers);
 
   const bench: BenchStack = {
     stack,

@@ -40,6 +40,7 @@
 import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
+import { invokeFunction } from "./harness.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
 import { localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
@@ -182,34 +183,6 @@ type SimState = { accounts: { id: string; status: number }[]; objects: SimObject
 const stateOf = (act: string) => control<SimState>(`state?account=${act}`);
 const accountActive = async (act: string) => (await stateOf(act)).accounts[0]?.status === 1;
 
-/** Status and JSON body of a functions.invoke() answer, success or error alike. */
-async function invoke(
-  client: SupabaseClient,
-  name: string,
-  body: Record<string, unknown>,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: Record<string, unknown>; retryAfter?: number }> {
-  const result = await client.functions.invoke(name, { body, headers });
-  const context = (result.error as { context?: Response } | null)?.context;
-  if (context instanceof Response) {
-    const text = await context.text();
-    let parsed: Record<string, unknown>;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = { text };
-    }
-    const retryAfter = Number(context.headers.get("Retry-After") ?? parsed.retryAfterSeconds);
-    return {
-      status: context.status,
-      body: parsed,
-      retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined,
-    };
-  }
-  if (result.error) throw result.error;
-  return { status: result.response?.status ?? 200, body: result.data };
-}
-
 /**
  * Meta did not answer (503 meta_unavailable; 502 before it), the runtime's limit (546), or an
  * abuse limit of adrail's (429 rate_limited: an account's sync limit while its sync is retried).
@@ -231,7 +204,7 @@ async function invokeRetrying(
   attempts = 12,
 ): Promise<{ status: number; body: Record<string, unknown>; retries: number }> {
   for (let attempt = 1;; attempt++) {
-    const answer = await invoke(client, name, body, headers);
+    const answer = await invokeFunction(client, name, body, headers);
     if (!tryAgain(answer) || attempt >= attempts) return { ...answer, retries: attempt - 1 };
     const waitMs = answer.retryAfter !== undefined
       ? answer.retryAfter * 1000
@@ -633,7 +606,7 @@ try {
           },
         },
       });
-      for (const r of owed) await invoke(calm, "facebook-ads-sync", { adAccountId: r.act });
+      for (const r of owed) await invokeFunction(calm, "facebook-ads-sync", { adAccountId: r.act });
       changes = await finalSyncsOf(paused.map((r) => r.pausedAd!));
     }
     for (const r of paused) {
