@@ -1,5 +1,5 @@
 -- pg_cron calls the worker every minute, the safety net weekly, the due syncs and the webhook
--- deliverer every minute, over pg_net, with the URL and secret from Vault. Plain Postgres has neither pg_net nor Vault: the local bootstrap's stand-ins
+-- deliverer every minute, over pg_net, with the URL and secret from Vault, and the housekeeping daily. Plain Postgres has neither pg_net nor Vault: the local bootstrap's stand-ins
 -- (dev/supabase-bootstrap.sql) have their interface, so the real schedule and the real call are
 -- exercised. Everything here is rolled back: a queued request is never sent.
 begin;
@@ -35,7 +35,7 @@ select is(
   public.schedule_adrail_jobs(),
   case when to_regnamespace('cron') is null then '{}'::text[]
        else array['adrail-creation-worker', 'adrail-safety-net', 'adrail-ads-sync',
-                  'adrail-webhook-deliverer'] end,
+                  'adrail-webhook-deliverer', 'adrail-housekeeping'] end,
   'with pg_cron and pg_net, the worker, the safety net, the syncs and the deliverer are scheduled');
 select is(
   pg_temp.cron_command('adrail-creation-worker'),
