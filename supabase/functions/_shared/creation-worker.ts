@@ -85,7 +85,9 @@ export async function runCreationWorker(
       if (dueAt === null || dueAt.getTime() > Date.now()) return report;
       report.spent = budget.spent() ?? undefined;
       if (report.spent) {
-        await handOn(report.spent);
+        // A run that could take on nothing (its isolate too old) leaves the jobs to the next
+        // launch or tick: handed on, they could come back to this same isolate.
+        if (report.jobs.length > 0) await handOn(report.spent);
         return report;
       }
     }
