@@ -97,6 +97,15 @@ export function dbPoolMax(): number {
   return positiveInteger("DB_POOL_MAX", 5, 100);
 }
 
+/**
+ * CPU a creation-worker run may spend before it stops taking on work (CREATION_WORKER_CPU_BUDGET_MS):
+ * 1,200 ms by default, 60 % of Supabase's 2 s per request, so that the steps in flight, the
+ * release and the request's own work before the run fit under the limit.
+ */
+export function creationWorkerCpuBudgetMs(): number {
+  return positiveInteger("CREATION_WORKER_CPU_BUDGET_MS", 1_200, 2_000);
+}
+
 export type JwtKeys = {
   /** HS256 secret of the project's (legacy) JWTs. */
   secret?: string;

@@ -1,16 +1,20 @@
 // The creation worker: a run takes one of the database's worker slots (creation/worker-slots.ts:
 // a burst of launches cannot pile up runs and their connections), then claims due jobs and runs
-// each one's pipeline (creation/job-pipeline.ts) until it ends, waits, or the run's time is up;
-// several jobs at once, each its own lane. A run with nothing due waits a little for a released
-// job coming due, then ends: pg_cron's next tick (or the next launch) starts another.
+// each one's pipeline (creation/job-pipeline.ts) until it ends, waits, or the run's budget
+// (creation/run-budget.ts: CPU and wall clock) is spent; several jobs at once, each its own lane.
+// A run with nothing due waits a little for a released job coming due, then ends: pg_cron's next
+// tick (or the next launch) starts another. A run that spent its budget with jobs due starts a
+// fresh run (a request of its own, with its own budget) rather than leave them to the next tick.
 import { z } from "zod";
 import { adAccountById } from "./ad-account-access.ts";
 import { onShutdown, runInBackground } from "./background-task.ts";
 import { dbPoolMax } from "./config.ts";
+import { db } from "./db.ts";
 import { CampaignCreateBody } from "./creation-request.ts";
 import { JobLease, LeaseLost, nextJobDueAt } from "./job-tracker.ts";
 import { log, withLogContext } from "./log.ts";
 import { JobPipeline, type JobRunReport } from "./creation/job-pipeline.ts";
+import { type BudgetSpent, RunBudget } from "./creation/run-budget.ts";
 import { WorkerSlot } from "./creation/worker-slots.ts";
 
 export type { JobRunReport };
@@ -20,8 +24,10 @@ export const WorkerBody = z.object({ concurrency: z.number().int().min(1).max(8)
   .strict();
 
 export type WorkerOptions = {
-  /** Stop claiming new jobs after this long (an edge function has a wall-clock limit). */
+  /** Stop taking on work after this long (an edge function has a wall-clock limit). */
   budgetMs?: number;
+  /** Stop taking on work after this much CPU (default: CREATION_WORKER_CPU_BUDGET_MS). */
+  cpuBudgetMs?: number;
   leaseSeconds?: number;
   /**
    * Jobs run at the same time (each its own campaign: one worker per job, its batches one at a
@@ -44,8 +50,11 @@ const idlePollMs = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What a run did: the slot it worked in (null: every slot was held) and its jobs' reports. */
-export type WorkerRunReport = { slot: number | null; jobs: JobRunReport[] };
+/**
+ * What a run did: the slot it worked in (null: every slot was held), its jobs' reports, and the
+ * budget it spent when that ended it.
+ */
+export type WorkerRunReport = { slot: number | null; jobs: JobRunReport[]; spent?: BudgetSpent };
 
 /**
  * Takes a worker slot, then claims and runs due jobs until none is left (or due soon) or the
@@ -55,7 +64,7 @@ export async function runCreationWorker(
   runId: string,
   options: WorkerOptions = {},
 ): Promise<WorkerRunReport> {
-  const deadline = Date.now() + (options.budgetMs ?? 100_000);
+  const budget = new RunBudget(options.budgetMs ?? 100_000, options.cpuBudgetMs);
   const report: WorkerRunReport = { slot: null, jobs: [] };
   let held: WorkerSlot | null = null;
   // Ended by the runtime: the slot is freed at once where the runtime leaves the time (else its
@@ -67,22 +76,42 @@ export async function runCreationWorker(
       if (!held) return report;
       report.slot = held.slot;
       try {
-        report.jobs.push(...await runLanes(held, deadline, options));
+        report.jobs.push(...await runLanes(held, budget, options));
       } finally {
         await held.release();
       }
       // A launch whose run found every slot held just before this one was freed: take its job.
       const dueAt = await nextJobDueAt();
-      if (Date.now() >= deadline || dueAt === null || dueAt.getTime() > Date.now()) return report;
+      if (dueAt === null || dueAt.getTime() > Date.now()) return report;
+      report.spent = budget.spent() ?? undefined;
+      if (report.spent) {
+        // A run that could take on nothing (its isolate too old) leaves the jobs to the next
+        // launch or tick: handed on, they could come back to this same isolate.
+        if (report.jobs.length > 0) await handOn(report.spent);
+        return report;
+      }
     }
   } finally {
     stopListening();
   }
 }
 
+/** Starts a fresh run for the jobs due; if that fails, pg_cron's next tick takes them up. */
+async function handOn(spent: BudgetSpent): Promise<void> {
+  try {
+    await db()`select public.start_creation_worker_run()`;
+    log.info("creation worker run out of budget: due jobs handed on to a new run", { spent });
+  } catch (error) {
+    log.warn("creation worker run out of budget: due jobs left to the next tick", {
+      spent,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
+}
+
 async function runLanes(
   slot: WorkerSlot,
-  deadline: number,
+  budget: RunBudget,
   options: WorkerOptions,
 ): Promise<JobRunReport[]> {
   const leaseSeconds = options.leaseSeconds ?? 60;
@@ -90,12 +119,13 @@ async function runLanes(
   /** Lanes claiming or working a job (counted from the claim on, so no lane ends in a race). */
   let busy = 0;
   const lane = async () => {
-    while (slot.held && Date.now() < deadline) {
+    while (slot.held && !budget.spent()) {
       busy++;
       let lease: JobLease | null = null;
       try {
+        budget.step();
         lease = await JobLease.claimNext(leaseSeconds);
-        if (lease) reports.push(await runJob(lease, deadline, leaseSeconds));
+        if (lease) reports.push(await runJob(lease, budget, leaseSeconds));
       } finally {
         busy--;
       }
@@ -105,7 +135,7 @@ async function runLanes(
       if (busy === 0) {
         const dueAt = await nextJobDueAt();
         const waitMs = dueAt === null ? Infinity : dueAt.getTime() - Date.now();
-        if (waitMs > maxIdleWaitMs || Date.now() + waitMs >= deadline) return;
+        if (waitMs > maxIdleWaitMs || Date.now() + waitMs >= budget.deadline) return;
       }
       await sleep(idlePollMs);
     }
@@ -115,13 +145,13 @@ async function runLanes(
 }
 
 /** One job's run; its log lines carry the job's id and, once it is known, its ad account's. */
-function runJob(lease: JobLease, deadline: number, leaseSeconds: number): Promise<JobRunReport> {
-  return withLogContext({ jobId: lease.job.id }, () => runJobLogged(lease, deadline, leaseSeconds));
+function runJob(lease: JobLease, budget: RunBudget, leaseSeconds: number): Promise<JobRunReport> {
+  return withLogContext({ jobId: lease.job.id }, () => runJobLogged(lease, budget, leaseSeconds));
 }
 
 async function runJobLogged(
   lease: JobLease,
-  deadline: number,
+  budget: RunBudget,
   leaseSeconds: number,
 ): Promise<JobRunReport> {
   const fields = { worker: lease.worker };
@@ -132,7 +162,7 @@ async function runJobLogged(
       lease,
       access,
       request.success ? request.data : null,
-      deadline,
+      budget,
       leaseSeconds,
     );
     return await withLogContext({ adAccountId: access.platformAccountId }, async () => {
@@ -173,12 +203,12 @@ export function startWorkerInBackground(options: WorkerOptions = {}): string {
     });
     runInBackground("creation worker run", async () => {
       try {
-        const { slot, jobs } = await runCreationWorker(runId, options);
+        const { slot, jobs, spent } = await runCreationWorker(runId, options);
         if (slot === null) {
           log.info(
             "creation worker run skipped: every worker slot is held; their runs take the jobs up",
           );
-        } else log.info("creation worker run finished", { slot, jobs });
+        } else log.info("creation worker run finished", { slot, jobs, spent });
       } finally {
         stopListening();
       }

@@ -134,6 +134,23 @@ export class JobLease {
     );
   }
 
+  /**
+   * A clean batch's outcomes, the lease extended and the next batch's intent, in one transaction;
+   * returns the slots it wrote, as they now are.
+   */
+  async recordOutcomesAndBegin(
+    outcomes: SlotOutcome[],
+    nextSlotIds: number[],
+    leaseSeconds: number,
+  ): Promise<Slot[]> {
+    const sql = db();
+    return await this.fenced(sql<Slot[]>`
+      select id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status,
+             may_have_copies
+      from public.record_slot_outcomes_and_begin_next(${this.job.id}, ${this.worker},
+        ${sql.json(outcomes)}, ${nextSlotIds}, ${leaseSeconds})`);
+  }
+
   async recordVerification(present: number[], missing: number[]): Promise<void> {
     await this.fenced(db()`
       select public.record_slot_verification(${this.job.id}, ${this.worker}, ${present}, ${missing})`);

@@ -1,6 +1,7 @@
 // One creation job's run, as a short pipeline of named steps, each returning one result:
 //   - plan (plan.ts): resolve unknown outcomes first, else create the next ad set with its ads in
-//     one batch (intent committed before the call), else verify;
+//     one batch (intent committed before the call), else verify; after a clean batch, its outcomes
+//     and the next batch's intent are committed in one call;
 //   - resolve unknowns: a slot left `creating` is looked up on Meta by its deterministic name and
 //     adopted when found, never created blindly (meta-inventory.ts);
 //   - verify: everything read back through the campaign and its edges in one batch; what Meta
@@ -44,6 +45,7 @@ import {
   rollbackFailureAction,
 } from "./failure-policy.ts";
 import { deleteObjects, rollBack } from "./rollback.ts";
+import type { RunBudget } from "./run-budget.ts";
 
 export type JobRunReport = {
   jobId: number;
@@ -69,13 +71,15 @@ export class JobPipeline {
   private readonly act: string;
   /** Transient failures of the rollback in this run: a few are retried soon, then it blocks. */
   private transientRollbackFailures = 0;
+  /** The next batch, its intent committed with the last one's outcomes: to be sent next. */
+  private prepared: { unit: Slot[]; slots: Slot[] } | undefined;
 
   constructor(
     private readonly lease: JobLease,
     access: AdAccountAccess,
     /** Null when the stored request no longer parses: nothing more can be created from it. */
     private readonly request: CampaignCreateRequest | null,
-    private readonly deadline: number,
+    private readonly budget: RunBudget,
     private readonly leaseSeconds: number,
   ) {
     this.graph = access.graph;
@@ -100,13 +104,17 @@ export class JobPipeline {
       await this.lease.transition(this.job.dry_run ? "completed" : "in_progress");
     }
     while (runnableJobStatuses.includes(this.job.status)) {
-      if (Date.now() > this.deadline) return await this.release(new Date());
-      await this.lease.extend(this.leaseSeconds);
+      // A prepared batch's call extended the lease.
+      if (!this.prepared) await this.lease.extend(this.leaseSeconds);
+      this.budget.step();
       const result = this.job.status === "in_progress"
         ? await this.createStep()
         : await this.rollbackStep();
       if (result.kind === "released") return this.report(result.at);
       if (result.kind === "settled") break;
+      // Checked after a step, so that every claim moves its job on. A prepared batch is sent
+      // whatever the budget: its intent is committed, and unsent it would cost a look on Meta.
+      if (!this.prepared && this.budget.spent()) return await this.release(new Date());
     }
     // Waiting for a person (awaiting_confirmation): give the job back, so that their answer
     // is taken up at once rather than when this lease expires.
@@ -126,9 +134,15 @@ export class JobPipeline {
   // ---- creating ------------------------------------------------------------------------------
 
   private async createStep(): Promise<StepResult> {
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (prepared) return await this.create(prepared.unit, prepared.slots);
     const slots = await this.lease.slots();
     const step = nextCreationStep(slots);
-    if (step.kind === "create") return await this.create(step.unit, slots);
+    if (step.kind === "create") {
+      await this.lease.beginCreations(step.unit.map((s) => s.id));
+      return await this.create(step.unit, slots);
+    }
     const inventory = await readJobInventory(this.graph, this.act, slots);
     if (!inventory.ok) return await this.onCreationFailure(inventory.error);
     if (step.kind === "resolve_unknowns") {
@@ -138,9 +152,8 @@ export class JobPipeline {
     return await this.verify(slots, inventory.data);
   }
 
-  /** One batch: the unit's slots committed `creating` first, their outcomes recorded after. */
+  /** One batch, the unit's slots committed `creating` already; their outcomes recorded after. */
   private async create(unit: Slot[], slots: Slot[]): Promise<StepResult> {
-    await this.lease.beginCreations(unit.map((s) => s.id));
     // run() rolled back a job without a valid request before any create step.
     const request = this.request!;
     const result = await this.graph.batch(creationBatch(unit, slots, request, this.act));
@@ -186,8 +199,8 @@ export class JobPipeline {
         failures.push(answer.error);
       }
     }
+    if (failures.length === 0) return await this.recordAndPrepareNext(slots, outcomes);
     await this.lease.recordOutcomes(outcomes);
-    if (failures.length === 0) return next;
     // The gravest failure decides: a refusal beats a throttle beats a lost answer or a transient one.
     const rank = { PERMANENT: 0, RATE_LIMIT: 1, UNKNOWN_OUTCOME: 2, TEMPORARY: 3 };
     const [gravest] = failures.sort((a, b) => rank[a.class] - rank[b.class]);
@@ -201,6 +214,37 @@ export class JobPipeline {
       if (silent) return await this.onCreationFailure(silent);
     }
     return await this.onCreationFailure(gravest);
+  }
+
+  /**
+   * A clean batch (every item created): its outcomes, the lease's heartbeat and, when another
+   * batch follows and the run's budget allows it, that batch's intent, in one call. The next
+   * batch is planned from the slots as that call leaves them; it is sent only once the call has
+   * returned, so its intent is durable first.
+   */
+  private async recordAndPrepareNext(slots: Slot[], outcomes: SlotOutcome[]): Promise<StepResult> {
+    const created = new Map(
+      outcomes.flatMap((o) => o.status === "created" ? [[o.slot_id, o.facebook_id] as const] : []),
+    );
+    const after = slots.map((s) => {
+      const id = created.get(s.id);
+      return id ? { ...s, status: "created" as const, facebook_id: id } : s;
+    });
+    const step = nextCreationStep(after);
+    if (step.kind !== "create" || this.budget.spent()) {
+      await this.lease.recordOutcomes(outcomes);
+      return next;
+    }
+    const written = new Map(
+      (await this.lease.recordOutcomesAndBegin(
+        outcomes,
+        step.unit.map((s) => s.id),
+        this.leaseSeconds,
+      )).map((s) => [s.id, s]),
+    );
+    const now = (s: Slot) => written.get(s.id) ?? s;
+    this.prepared = { unit: step.unit.map(now), slots: after.map(now) };
+    return next;
   }
 
   /**
@@ -326,7 +370,7 @@ export class JobPipeline {
 
   /** A short wait happens in process; a longer one (or past the run's deadline) releases the job. */
   private async waitUntil(at: Date): Promise<StepResult> {
-    if (at.getTime() - Date.now() <= maxInProcessWaitMs && at.getTime() < this.deadline) {
+    if (at.getTime() - Date.now() <= maxInProcessWaitMs && at.getTime() < this.budget.deadline) {
       await sleep(Math.max(0, at.getTime() - Date.now()));
       return next;
     }

@@ -1,0 +1,69 @@
+// What a creation-worker run may still spend. Supabase ends a request at 2 s of CPU (its
+// background work included) and an isolate at its wall-clock limit (150 s; 400 s on paid plans),
+// mid-step: the run's jobs then wait for their leases to expire. So a run stops taking on work (a
+// new job, a job's next step) once it has spent its share of either, and releases what it holds.
+//
+// CPU, as the isolate can see it: Deno 2.1's process.cpuUsage() is not implemented (zeros), and
+// where it is (later Deno: getrusage RUSAGE_SELF) it sums every isolate of the process; Supabase's
+// runtime gives functions no CPU figure. Linux's /proc/thread-self/stat is this isolate's thread
+// alone, what the CPU limit counts; where it cannot be read (Supabase's runtime lets a function
+// read only its own files), each step counts for an estimate instead.
+import { creationWorkerCpuBudgetMs } from "../config.ts";
+
+/**
+ * The estimate of a job step (a Graph request and its writes, or a job's claim) where the thread's
+ * CPU is unreadable: about 7 ms measured on the local stack on a loaded 2-core machine (a 1-200-1
+ * run: 1,300 ms over some 190 steps), three times that for a margin.
+ */
+const estimatedStepCpuMs = 20;
+
+/** Supabase's wall-clock limit per isolate on the free plan (paid plans allow 400 s). */
+const isolateWallClockMs = 150_000;
+/** A step under way may last a Graph write's timeout (30 s); then the run releases its jobs. */
+const wallClockMarginMs = 35_000;
+
+/** The calling thread's CPU time (user + system) in ms, or null where it cannot be read. */
+function threadCpuMs(): number | null {
+  try {
+    const stat = Deno.readTextFileSync("/proc/thread-self/stat");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 10 ms.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+export type BudgetSpent = "wall_clock" | "cpu";
+
+export class RunBudget {
+  readonly deadline: number;
+  readonly cpuBudgetMs: number;
+  readonly #cpuAtStart = threadCpuMs();
+  #steps = 0;
+
+  /** `wallMs`: the run's own limit, within what is left of the isolate's wall clock. */
+  constructor(wallMs: number, cpuBudgetMs = creationWorkerCpuBudgetMs()) {
+    // performance.now() counts from the isolate's start: an isolate serves many requests.
+    const isolateLeftMs = isolateWallClockMs - wallClockMarginMs - performance.now();
+    this.deadline = Date.now() + Math.min(wallMs, isolateLeftMs);
+    this.cpuBudgetMs = cpuBudgetMs;
+  }
+
+  /** A step taken: where the thread's CPU is unreadable, it counts for the estimate. */
+  step(): void {
+    this.#steps++;
+  }
+
+  /** CPU spent since the run started: measured, else estimated from its steps. */
+  cpuMs(): number {
+    const now = this.#cpuAtStart === null ? null : threadCpuMs();
+    return now === null ? this.#steps * estimatedStepCpuMs : now - this.#cpuAtStart!;
+  }
+
+  /** Which budget is spent, or null while the run may take on more work. */
+  spent(): BudgetSpent | null {
+    if (Date.now() >= this.deadline) return "wall_clock";
+    return this.cpuMs() >= this.cpuBudgetMs ? "cpu" : null;
+  }
+}

@@ -1,0 +1,54 @@
+// A creation-worker run stops taking on work before the runtime's CPU limit ends it: past its CPU
+// budget (CREATION_WORKER_CPU_BUDGET_MS) it finishes the step under way, releases its jobs and
+// hands the due ones on to a fresh run (a request with a budget of its own) at once. Here the
+// gateway's CPU limit is 500 ms and the budget 100 ms, with one worker slot: a run that kept
+// claiming would work all twelve launches (over 120 steps) in one request and be ended by the limit,
+// its jobs left to wait for their leases to expire (60 s) and a tick.
+import assert from "node:assert/strict";
+import { assertExactly, launchBody, launched } from "../_support/launches.ts";
+import { testWithStack } from "../_support/stack.ts";
+
+testWithStack(
+  "creation worker CPU budget",
+  async (t, stack) => {
+    const owner = await stack.createUser();
+
+    await t.step(
+      "twelve launches, one slot: runs hand jobs on within their budget, none is ended by the CPU limit, every launch is exact",
+      async () => {
+        await stack.sql`select public.set_creation_worker_slots(1)`;
+        try {
+          const accounts: string[] = [];
+          for (let i = 0; i < 12; i++) accounts.push((await stack.connectAdAccount(owner)).id);
+          const jobs = await Promise.all(
+            accounts.map((act, i) => launched(stack, owner, launchBody(act, `Budget ${i}`, 8, 1))),
+          );
+          // Well within pg_cron's minute: runs hand the jobs on, no tick is waited for.
+          const statuses = await Promise.all(
+            jobs.map((id) => stack.jobSettled(id, { timeoutMs: 50_000 })),
+          );
+          assert.deepEqual(statuses, Array(jobs.length).fill("completed"));
+          for (const act of accounts) await assertExactly(stack, act, 8, 8);
+
+          const log = stack.functions.log();
+          const handedOn = log.filter((l) =>
+            String(l.message).startsWith("creation worker run out of budget: due jobs handed on")
+          );
+          assert.ok(handedOn.length >= 1, "a run out of budget handed its due jobs on");
+          assert.deepEqual(
+            stack.functions.invocations().filter((i) => i.outcome === "cpu").map((i) => i.function),
+            [],
+            "no invocation ended by the CPU limit",
+          );
+          assert.ok(
+            log.some((l) => l.message === "creation job run" && l.function === "creation-worker"),
+            "a handed-on run worked jobs in a creation-worker request of its own",
+          );
+        } finally {
+          await stack.sql`select public.set_creation_worker_slots(4)`;
+        }
+      },
+    );
+  },
+  { CREATION_WORKER_CPU_BUDGET_MS: "100", EDGE_CPU_LIMIT_MS: "500" },
+);
