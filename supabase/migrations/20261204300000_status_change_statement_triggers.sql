@@ -75,32 +75,26 @@ comment on function private.log_status_change() is
 revoke execute on function private.log_status_change() from public, anon, authenticated;
 grant execute on function private.log_status_change() to service_role;
 
-create trigger trigger_stamp_campaign_status_change
-  before update of status on public.ad_campaigns
-  for each row when (upper(old.status) is distinct from upper(new.status))
-  execute function private.stamp_status_change();
-create trigger trigger_log_campaign_status_change
-  after update on public.ad_campaigns
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function private.log_status_change('campaign');
-
-create trigger trigger_stamp_adset_status_change
-  before update of status on public.ad_sets
-  for each row when (upper(old.status) is distinct from upper(new.status))
-  execute function private.stamp_status_change();
-create trigger trigger_log_adset_status_change
-  after update on public.ad_sets
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function private.log_status_change('ad_set');
-
-create trigger trigger_stamp_ad_status_change
-  before update of status on public.ads
-  for each row when (upper(old.status) is distinct from upper(new.status))
-  execute function private.stamp_status_change();
-create trigger trigger_log_ad_status_change
-  after update on public.ads
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function private.log_status_change('ad');
+-- One pair per table: (table, trigger name part, entity type).
+do $$
+declare
+  t record;
+begin
+  for t in select * from (values ('ad_campaigns', 'campaign', 'campaign'), ('ad_sets', 'adset', 'ad_set'),
+                                 ('ads', 'ad', 'ad')) v(tbl, part, entity_type) loop
+    execute format(
+      'create trigger %I before update of status on public.%I for each row '
+      'when (upper(old.status) is distinct from upper(new.status)) '
+      'execute function private.stamp_status_change()',
+      'trigger_stamp_' || t.part || '_status_change', t.tbl);
+    execute format(
+      'create trigger %I after update on public.%I '
+      'referencing old table as old_rows new table as new_rows '
+      'for each statement execute function private.log_status_change(%L)',
+      'trigger_log_' || t.part || '_status_change', t.tbl, t.entity_type);
+  end loop;
+end;
+$$;
 
 create or replace function private.open_attribution_tail() returns trigger
 language plpgsql
