@@ -68,7 +68,7 @@ const config = {
       adSetsPerCampaign: 24,
       adsPerAdSet: 25,
       statusChanges: 1000,
-      triggerTrials: 5,
+      triggerTrials: 9,
     },
 };
 

@@ -5,7 +5,7 @@
 -- claim_campaign_creation_job is not per account: every job this file did not create is parked
 -- (next_run_at = infinity) inside this transaction, which is rolled back at the end.
 begin;
-select plan(64);
+select plan(65);
 
 select tests.create_supabase_user('ccj_owner') as owner_id \gset
 select tests.create_supabase_user('ccj_launcher') as launcher_id \gset
@@ -223,6 +223,12 @@ select results_eq(
   format($$ select locked_by, locked_until = now() + interval '120 seconds', heartbeat_at = now() from public.campaign_creation_jobs where id = %s $$, :je),
   $$ values ('w1'::text, true, true) $$,
   'the extended lease is stored with a heartbeat');
+-- A heartbeat writes locked_until, heartbeat_at and (through touch_updated_at) updated_at: with
+-- none of them in an index it can be a HOT update, adding no entry to any of the jobs' indexes.
+select is_empty(
+  $$ select indexrelid::regclass from pg_index where indrelid = 'public.campaign_creation_jobs'::regclass
+     and pg_get_indexdef(indexrelid) ~ '\m(updated_at|heartbeat_at|locked_until|locked_by)\M' $$,
+  'no index of campaign_creation_jobs covers a column a lease heartbeat writes');
 select throws_ok(
   format($$ select public.extend_campaign_creation_job_lease(%s, 'zombie') $$, :je),
   'ADR02', format('campaign creation job %s is not leased by zombie', :je),

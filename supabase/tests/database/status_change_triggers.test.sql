@@ -3,7 +3,7 @@
 -- status writes nothing. Every query filters on this file's own ad account, so rows other
 -- files or earlier runs left behind cannot change an outcome.
 begin;
-select plan(33);
+select plan(36);
 
 select tests.create_supabase_user('sct_owner') as owner_id \gset
 select tests.create_supabase_user('sct_member') as member_id \gset
@@ -252,11 +252,36 @@ select is(
   'an upsert with the same status writes no further log row'
 );
 
+-- ---------------------------------------------------------------------------------------------
+-- The log is written per statement: a later statement of the same transaction that leaves the
+-- status alone logs nothing more, and a statement that fails logs nothing at all. Platform ids
+-- 'sctr:<n>'.
+-- ---------------------------------------------------------------------------------------------
+insert into public.ads (ad_account_id, platform_ad_id, name, status) values
+  (:'acct', 'sctr:1', 'r1', 'ACTIVE'), (:'acct', 'sctr:2', 'r2', 'ACTIVE');
+update public.ads set status = 'PAUSED' where platform_ad_id = 'sctr:1';
+update public.ads set name = 'r1 renamed', status = 'PAUSED' where platform_ad_id = 'sctr:1';
+select is(
+  (select count(*)::int from public.ad_status_change_log where ad_account_id = :'acct' and platform_entity_id = 'sctr:1'),
+  1,
+  'a later update of the same transaction that keeps the status writes no second log row');
+select throws_ok(
+  $$ update public.ads set status = 'PAUSED', name = case when platform_ad_id = 'sctr:2' then null else name end
+     where platform_ad_id in ('sctr:1', 'sctr:2') $$,
+  '23502', null,
+  'an update that changes a status and then fails on another row');
+select results_eq(
+  $$ select a.status, (select count(*)::int from public.ad_status_change_log l
+                       where l.entity_id = a.id and l.entity_type = 'ad')
+     from public.ads a where a.platform_ad_id = 'sctr:2' $$,
+  $$ values ('ACTIVE'::text, 0) $$,
+  'leaves neither the change nor a log row');
+
 -- The whole log of this account is exactly what the cases above produced: sct-c1 2, pairs 36,
--- letter case 18, unchanged 0, fields 3, JWT 1, upsert 1.
+-- letter case 18, unchanged 0, fields 3, JWT 1, upsert 1, per statement 1.
 select is(
   (select count(*)::int from public.ad_status_change_log where ad_account_id = :'acct'),
-  2 + 36 + 18 + 0 + 3 + 1 + 1,
+  2 + 36 + 18 + 0 + 3 + 1 + 1 + 1,
   'the account''s log holds exactly one row per status change made in this file'
 );
 
