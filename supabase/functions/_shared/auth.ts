@@ -26,6 +26,24 @@ function bearerToken(req: Request): string {
   return match[1];
 }
 
+/** The project's JWT secret as an HS256 key, imported once per isolate rather than per request. */
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 /**
  * A JWT signed with the project's keys under a pinned algorithm, its `exp` (when it has one) not
  * past: what Supabase's gateway checks for verify_jwt (the local gateway uses this very check).
@@ -38,8 +56,11 @@ export async function verifyProjectJwt(
 ): Promise<jose.JWTPayload> {
   if (jose.decodeProtectedHeader(token).alg === "HS256") {
     if (!secret) throw new jose.errors.JOSEAlgNotAllowed("HS256 needs the project's JWT secret");
-    const key = new TextEncoder().encode(secret);
-    return (await jose.jwtVerify(token, key, { ...options, algorithms: ["HS256"] })).payload;
+    return (await jose.jwtVerify(token, await hmacKey(secret), {
+      ...options,
+      algorithms: ["HS256"],
+    }))
+      .payload;
   }
   if (!jwks) throw new jose.errors.JOSEAlgNotAllowed("no JWKS to verify this JWT with");
   const keySet = jose.createLocalJWKSet(jwks as jose.JSONWebKeySet);

@@ -9,7 +9,13 @@ import { type CampaignCreateRequest, requestedEntities, requestHash } from "./cr
 import { db, DbErrorCode, type EntityType, type Sql, sqlState, type Transaction } from "./db.ts";
 import { AdrailError, metaUnavailable } from "./errors.ts";
 import { verifyBeforeCreation } from "./pre-creation-verification.ts";
-import { activeJobsRefusal, checkCreationJobRoom, takeQuota } from "./request-limits.ts";
+import {
+  activeJobsRefusal,
+  assertQuotaAllowed,
+  checkCreationJobRoom,
+  type QuotaAnswer,
+  takeQuota,
+} from "./request-limits.ts";
 
 export type LaunchAnswer = {
   jobId: number;
@@ -300,10 +306,15 @@ async function checkJobAccess(
   const [job] = await sql<{ ad_account_id: string }[]>`
     select ad_account_id from public.job_for_member(${userId}, ${jobId}, ${action})`.catch(
     (error) => {
-      throw accessRefusal(error, `job ${jobId}`, `your role does not allow managing job ${jobId}`);
+      throw jobAccessRefusal(error, jobId);
     },
   );
   return job.ad_account_id;
+}
+
+/** checkJobAccess's refusals as answers (not_found, forbidden). */
+function jobAccessRefusal(error: unknown, jobId: number): unknown {
+  return accessRefusal(error, `job ${jobId}`, `your role does not allow managing job ${jobId}`);
 }
 
 /**
@@ -311,7 +322,7 @@ async function checkJobAccess(
  * for a job the view creation_jobs_with_live_entities lists (one that will not complete but still
  * owns objects).
  */
-async function progressOfJob(sql: Transaction, jobId: number): Promise<JobProgress> {
+async function progressOfJob(sql: Sql | Transaction, jobId: number): Promise<JobProgress> {
   const [row] = await sql<ProgressRow[]>`
     select p.job_id::text, p.status, a.platform_account_id, p.campaign_name,
            p.facebook_campaign_id, p.dry_run, p.requested_ad_sets, p.requested_ads,
@@ -370,12 +381,25 @@ export async function jobProgress(userId: string, jobId: number): Promise<JobPro
 
 /**
  * A rollback decision, a verify request or an approval decision counts against the account's
- * job_action limit. Taken in a statement of its own, before the action's transaction: inside it,
- * the account's bucket row would stay locked until the commit, queuing every other action on the
- * account behind this one (50 approvals at once took seconds).
+ * job_action limit, taken once the user may act on the job (`action`, as checkJobAccess checks
+ * it; `refusal` answers its errors): both in one statement, before the action's own. Never
+ * inside the action's transaction: the account's bucket row would stay locked until its commit,
+ * queuing every other action on the account behind this one.
  */
-async function takeJobActionQuota(adAccountId: string): Promise<void> {
-  await takeQuota("job_action", { adAccountId });
+async function takeJobActionQuota(
+  userId: string,
+  jobId: number,
+  action: "read" | "manage",
+  refusal: (error: unknown, jobId: number) => unknown,
+): Promise<void> {
+  const [answer] = await db()<QuotaAnswer[]>`
+    select q.allowed, q.retry_after_seconds, q.scope, q.quota, q.window_seconds
+    from public.job_for_member(${userId}, ${jobId}, ${action}) j
+    cross join lateral public.take_request_quota('job_action', null, j.ad_account_id) q`
+    .catch((error) => {
+      throw refusal(error, jobId);
+    });
+  assertQuotaAllowed("job_action", answer);
 }
 
 export async function decideRollback(
@@ -383,7 +407,7 @@ export async function decideRollback(
   jobId: number,
   confirm: boolean,
 ): Promise<JobProgress> {
-  await takeJobActionQuota(await checkJobAccess(db(), userId, jobId, "manage"));
+  await takeJobActionQuota(userId, jobId, "manage", jobAccessRefusal);
   return await db().begin(async (sql) => {
     try {
       await sql`select public.decide_job_rollback(${jobId}, ${userId}, ${confirm})`;
@@ -402,7 +426,7 @@ export async function decideRollback(
 
 /** A completed job is read back and repaired; a dry run is left as it is (it creates nothing). */
 export async function requestVerification(userId: string, jobId: number): Promise<JobProgress> {
-  await takeJobActionQuota(await checkJobAccess(db(), userId, jobId, "manage"));
+  await takeJobActionQuota(userId, jobId, "manage", jobAccessRefusal);
   return await db().begin(async (sql) => {
     await sql`select public.request_job_verification(${jobId}, ${userId})`;
     return await progressOfJob(sql, jobId);
@@ -434,34 +458,28 @@ function decisionRefusal(error: unknown, jobId: number): unknown {
 }
 
 /**
- * An approver's decision on a launch awaiting approval, in one transaction (the database's
- * approve_ or reject_campaign_creation_job): approving reserves the launch's budget and makes the
- * job due for the worker. The same decision again replays it (replayed: true); the other one is
- * approval_conflict with the job's status and decision. The progress is read once the decision
- * is committed: the account's budget stays locked only for the decision itself.
+ * An approver's decision on a launch awaiting approval, one statement (the database's approve_
+ * or reject_campaign_creation_job, its own transaction): approving reserves the launch's budget
+ * and makes the job due for the worker. The same decision again replays it (replayed: true); the
+ * other one is approval_conflict with the job's status and decision. No transaction around it:
+ * the job's row and the account's budget stay locked only while the function runs, not for a
+ * round trip to this isolate and back (50 approvals of an account at once queue on them). The
+ * progress is read once the decision is committed.
  */
 export async function decideApproval(
   userId: string,
   jobId: number,
   decision: { approve: true } | { approve: false; reason: string },
 ): Promise<DecisionAnswer> {
-  const [job] = await db()<{ ad_account_id: string }[]>`
-    select ad_account_id from public.job_for_member(${userId}, ${jobId}, 'read')`.catch(
-    (error) => {
+  await takeJobActionQuota(userId, jobId, "read", decisionRefusal);
+  const sql = db();
+  const [{ replayed }] = await (decision.approve
+    ? sql<{ replayed: boolean }[]>`
+        select replayed from public.approve_campaign_creation_job(${jobId}, ${userId})`
+    : sql<{ replayed: boolean }[]>`
+        select replayed from public.reject_campaign_creation_job(${jobId}, ${userId}, ${decision.reason})`)
+    .catch((error) => {
       throw decisionRefusal(error, jobId);
-    },
-  );
-  await takeJobActionQuota(job.ad_account_id);
-  const replayed = await db().begin(async (sql) => {
-    const [answer] = await (decision.approve
-      ? sql<{ replayed: boolean }[]>`
-          select replayed from public.approve_campaign_creation_job(${jobId}, ${userId})`
-      : sql<{ replayed: boolean }[]>`
-          select replayed from public.reject_campaign_creation_job(${jobId}, ${userId}, ${decision.reason})`)
-      .catch((error) => {
-        throw decisionRefusal(error, jobId);
-      });
-    return answer.replayed;
-  });
-  return { ...await db().begin((sql) => progressOfJob(sql, jobId)), replayed };
+    });
+  return { ...await progressOfJob(sql, jobId), replayed };
 }

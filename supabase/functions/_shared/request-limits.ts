@@ -21,7 +21,8 @@ type Limit = { action: LimitedAction | "active_jobs"; scope: "user" | "account";
 
 const scopeNames = { user: "this user", account: "this ad account" };
 
-type QuotaAnswer = {
+/** What public.take_request_quota answers. */
+export type QuotaAnswer = {
   allowed: boolean;
   retry_after_seconds: number;
   scope: "user" | "account" | null;
@@ -44,6 +45,11 @@ export async function takeQuota(
     select allowed, retry_after_seconds, scope, quota, window_seconds
     from public.take_request_quota(
       ${action}, ${subject.userId ?? null}, ${subject.adAccountId ?? null}, ${cost})`;
+  assertQuotaAllowed(action, answer, cost);
+}
+
+/** Nothing when take_request_quota allowed the request; else `rate_limited` with the wait. */
+export function assertQuotaAllowed(action: LimitedAction, answer: QuotaAnswer, cost = 1): void {
   if (answer.allowed) return;
   const limit = { action, scope: answer.scope!, quota: answer.quota! };
   const window = answer.window_seconds!;
