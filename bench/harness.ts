@@ -94,6 +94,30 @@ export type BenchStack = {
   close(): Promise<void>;
 };
 
+/**
+ * A supabase-js client signed in as a new user whose own abuse limits are lifted (adrail_limits
+ * overrides), as an operator would for a bulk client; each account keeps the defaults.
+ */
+export async function bulkClient(
+  sql: postgres.Sql,
+  functionsUrl: string,
+  name: string,
+): Promise<{ client: SupabaseClient; user: string }> {
+  const [{ id: user }] = await sql<{ id: string }[]>`
+    insert into auth.users (id, email) values (gen_random_uuid(), ${`${name}@example.com`})
+    returning id`;
+  await sql`
+    insert into public.adrail_limits (action, scope, user_id, quota, window_seconds)
+    select action, scope, ${user}, 1000000, window_seconds from public.adrail_limits
+    where scope = 'user' and user_id is null`;
+  const { anonKey } = await localKeys();
+  const client = createClient(functionsUrl, anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    global: { headers: { Authorization: `Bearer ${await signLocalUserJwt(user, {}, "6h")}` } },
+  });
+  return { client, user };
+}
+
 let accountNumber = Date.now() * 100;
 
 export async function startBenchStack(
@@ -102,18 +126,7 @@ export async function startBenchStack(
   const stack = await startLocalStack(options);
   const sql = postgres(options.databaseUrl, { max: 2, onnotice: () => {} });
   const suffix = crypto.randomUUID().slice(0, 8);
-  const [{ id: user }] = await sql<{ id: string }[]>`
-    insert into auth.users (id, email) values (gen_random_uuid(), ${`bench-${suffix}@example.com`})
-    returning id`;
-  await sql`
-    insert into public.adrail_limits (action, scope, user_id, quota, window_seconds)
-    select action, scope, ${user}, 1000000, window_seconds from public.adrail_limits
-    where scope = 'user' and user_id is null`;
-  const { anonKey } = await localKeys();
-  const client = createClient(stack.functions.url, anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: { headers: { Authorization: `Bearer ${await signLocalUserJwt(user, {}, "6h")}` } },
-  });
+  const { client, user } = await bulkClient(sql, stack.functions.url, `bench-${suffix}`);
   const token = `EAAB-bench-${suffix}`;
 
   const control = async <T>(path: string, body?: unknown): Promise<T> => {

@@ -38,12 +38,12 @@
 // has worker slots (creation_worker_slots); the rest end at once. The summary reports the peak of
 // the functions' connections (application_name adrail-functions) and of live invocations.
 import postgres from "postgres";
-import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { SupabaseClient } from "@supabase/supabase-js";
 import { startLocalStack } from "../dev/lib/stack.ts";
-import { invokeFunction } from "./harness.ts";
+import { bulkClient, invokeFunction } from "./harness.ts";
+import { createRng } from "../simulator/random.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
-import { localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
 
 const env = (name: string, fallback: number) => {
   const value = Number(Deno.env.get(name) ?? fallback);
@@ -64,18 +64,8 @@ const adsPerAdSet = 1;
 const expected = { campaign: 1, adset: adSets, ad: adSets * adsPerAdSet } as const;
 type ObjectType = keyof typeof expected;
 
-/** mulberry32: the harness's own seeded choices. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(seed ^ 0x5eed);
+/** The harness's own seeded choices. */
+const random = createRng(seed ^ 0x5eed);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- the storm -------------------------------------------------------------------------------
@@ -475,24 +465,8 @@ let exitCode = 0;
 const connections = sampleConnections();
 try {
   const suffix = `${seed}-${crypto.randomUUID().slice(0, 8)}`;
-  const [{ id: user }] = await sql<{ id: string }[]>`
-    insert into auth.users (id, email) values (gen_random_uuid(), ${`soak-${suffix}@example.com`})
-    returning id`;
-  // One user drives every run: its own limits are lifted, as an operator would for a bulk client
-  // (adrail_limits overrides); each run's account keeps the defaults.
-  await sql`
-    insert into public.adrail_limits (action, scope, user_id, quota, window_seconds)
-    select action, scope, ${user}, 1000000, window_seconds from public.adrail_limits
-    where scope = 'user' and user_id is null`;
-  const { anonKey } = await localKeys();
-  const client = createClient(functions.url, anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-    global: {
-      headers: {
-        Authorization: `Bearer ${await signLocalUserJwt(user, {}, "6h")}`,
-      },
-    },
-  });
+  // One user drives every run: its own limits are lifted; each run's account keeps the defaults.
+  const { client } = await bulkClient(sql, functions.url, `soak-${suffix}`);
   const token = `EAAB-soak-${suffix}`;
 
   await control("faults", { rules: faultRules });
@@ -597,16 +571,9 @@ try {
     deferred = owed.length;
     if (owed.length > 0) {
       // One calm sync of each account that still owes one, as its next sync would.
-      const { anonKey } = await localKeys();
-      const calm = createClient(functions.url, anonKey, {
-        auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
-        global: {
-          headers: {
-            Authorization: `Bearer ${await signLocalUserJwt(user)}`,
-          },
-        },
-      });
-      for (const r of owed) await invokeFunction(calm, "facebook-ads-sync", { adAccountId: r.act });
+      for (const r of owed) {
+        await invokeFunction(client, "facebook-ads-sync", { adAccountId: r.act });
+      }
       changes = await finalSyncsOf(paused.map((r) => r.pausedAd!));
     }
     for (const r of paused) {
