@@ -6,7 +6,7 @@ import postgres from "postgres";
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { type LocalStack, startLocalStack } from "../dev/lib/stack.ts";
 import { graphApiVersion, localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
-import { GraphClient } from "../supabase/functions/_shared/graph-client.ts";
+import { GraphClient } from "../supabase/functions/_shared/meta/graph-client.ts";
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -3,7 +3,7 @@
 // object, then one read-back per object) in the same run; and how requests and wall time grow
 // with N (Meta's slope: N + 2 requests for 1-N-1).
 import { adSetTemplate, type BenchStack, median } from "./harness.ts";
-import type { GraphParams } from "../supabase/functions/_shared/graph-client.ts";
+import type { GraphParams } from "../supabase/functions/_shared/meta/graph-client.ts";
 
 export type Measure = { requests: number; wallMs: number };
 

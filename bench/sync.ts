@@ -6,7 +6,7 @@
 // plain or inside batches), and what the status-change triggers cost on the sync's upsert of
 // every entity (the same upsert with the triggers and without them, rolled back each time).
 import { adSetTemplate, type BenchStack, median, sleep } from "./harness.ts";
-import type { BatchOperation } from "../supabase/functions/_shared/graph-client.ts";
+import type { BatchOperation } from "../supabase/functions/_shared/meta/graph-client.ts";
 
 export type SyncShape = {
   accounts: number;

@@ -16,8 +16,11 @@ import { startLocalStack } from "../dev/lib/stack.ts";
 import { ensureDatabase } from "../dev/lib/local-db.ts";
 import { updateDatabase } from "../dev/lib/db-reset.ts";
 import { graphApiVersion, localKeys, signLocalUserJwt } from "../dev/lib/local-env.ts";
-import { GraphClient } from "../supabase/functions/_shared/graph-client.ts";
-import type { EntityProgress, JobProgress } from "../supabase/functions/_shared/campaign-jobs.ts";
+import { GraphClient } from "../supabase/functions/_shared/meta/graph-client.ts";
+import type {
+  EntityProgress,
+  JobProgress,
+} from "../supabase/functions/_shared/creation/campaign-jobs.ts";
 import { finalJobStatuses } from "../supabase/functions/_shared/creation/job-states.ts";
 
 /** What an ad set needs on Meta: a budget, how it bills and optimizes, and where it shows. */

@@ -17,8 +17,8 @@
 //   - one JSON log line per invocation with its wall and CPU time and the isolate that served it.
 // Each index.ts stays a plain Deno.serve(handler) that deploys unchanged.
 import { parse as parseToml } from "smol-toml";
-import { verifyProjectJwt } from "../supabase/functions/_shared/auth.ts";
-import { jwtKeys } from "../supabase/functions/_shared/config.ts";
+import { verifyProjectJwt } from "../supabase/functions/_shared/platform/auth.ts";
+import { jwtKeys } from "../supabase/functions/_shared/platform/config.ts";
 import type {
   GatewayMessage,
   ShutdownReason,

@@ -12,8 +12,8 @@
 // Idempotent: a second run finds nothing to do. It prints counts and account ids, never a
 // secret, and exits 1 when a row is left under another key (see README, "Rotating the token
 // encryption key").
-import { AdrailError } from "../supabase/functions/_shared/errors.ts";
-import { closeDb, db, type Sql } from "../supabase/functions/_shared/db.ts";
+import { AdrailError } from "../supabase/functions/_shared/platform/errors.ts";
+import { closeDb, db, type Sql } from "../supabase/functions/_shared/platform/db.ts";
 import {
   ciphertextPrefix,
   currentKeyId,
@@ -24,7 +24,7 @@ import {
   SecretDecryptionError,
   type SecretSlot,
   secretSlots,
-} from "../supabase/functions/_shared/token-crypto.ts";
+} from "../supabase/functions/_shared/platform/token-crypto.ts";
 
 export type RotationReport = {
   /** The key everything is now under. */

@@ -1,7 +1,7 @@
 // The local stack's fixed settings, like `supabase start`'s: a known JWT secret and the anon and
 // service-role keys signed with it (HS256, as Supabase's legacy keys are). Local use only.
 import * as jose from "jose";
-import { defaultGraphApiVersion } from "../../supabase/functions/_shared/config.ts";
+import { defaultGraphApiVersion } from "../../supabase/functions/_shared/platform/config.ts";
 
 export const localJwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";
 export const localTokenEncryptionKey =

@@ -3,7 +3,7 @@
 -- ACTIVE for PAUSED, DELETED or ARCHIVED flags a final sync, so the entity's metrics up to that
 -- moment are captured even if no later sync ever sees it again.
 --
--- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR02  the caller does not hold the claim on the row (lease lost or never held)
 --   ADR04  the row does not exist
 

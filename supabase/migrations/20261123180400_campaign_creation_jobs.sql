@@ -2,7 +2,7 @@
 -- each pre-creation verification. A job lives here, not in a request: workers claim it with a
 -- lease, every later write is fenced on the claim token, and a killed worker loses nothing.
 --
--- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR01  illegal state transition (private.enforce_state_transition)
 --   ADR02  the caller does not hold the job's lease
 --   ADR03  idempotency key reused with a different request

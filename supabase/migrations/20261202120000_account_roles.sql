@@ -5,7 +5,7 @@
 -- account (connect_ad_account) and membership changes (set_ad_account_member,
 -- remove_ad_account_member). Nobody's role changes except through the last two, by an owner.
 --
--- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR04  not found: no such account, job or member, or one the caller is not a member of (the
 --          same answer for both, so ids cannot be probed)
 --   ADR06  the caller is a member, but their role does not allow the action

@@ -9,7 +9,7 @@
 --   active_jobs                  creation jobs under way (any status but completed, failed and
 --                                rolled_back), checked by a trigger on every new job.
 --
--- Error code raised here (DbErrorCode.limitReached in supabase/functions/_shared/db.ts):
+-- Error code raised here (DbErrorCode.limitReached in supabase/functions/_shared/platform/db.ts):
 --   ADR09  a limit is reached; its DETAIL is JSON {action, scope, quota}. The functions answer
 --          429 rate_limited.
 

@@ -13,7 +13,7 @@
 -- for their own update and clear after it. A member's transition without an acting member, or a
 -- worker's transition with one, is refused like a role that does not allow it.
 --
--- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR01  illegal transition (not in private.state_transitions)
 --   ADR04  no such job
 --   ADR06  the transition is not the acting member's (or the worker's) to make

@@ -12,7 +12,7 @@
 -- release per job (unique index), and public.budget_invariant_violations, which must always be
 -- empty (the safety net reports any row as an alarm).
 --
--- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (branch on them in TypeScript, DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR04  no such job or account, or not the caller's to see
 --   ADR06  the caller's role does not allow the action
 --   ADR10  the reservation would take the account over its daily budget cap (DETAIL: JSON

@@ -5,7 +5,7 @@
 -- (lease_id), and every later write of the sync names it (extend_ads_sync_lease,
 -- finish_ads_sync), so a sync whose lease expired and was taken over stops.
 --
--- Error codes raised here (DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR18  a sync of this account is running (its lease is held)
 --   ADR19  the sync's lease is no longer held (expired and taken by another sync)
 

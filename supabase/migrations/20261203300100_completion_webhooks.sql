@@ -6,7 +6,7 @@
 -- signs and POSTs them, and records each attempt: delivered, retried with exponential backoff, or
 -- dead after the last attempt.
 --
--- Error codes raised here (DbErrorCode in supabase/functions/_shared/db.ts):
+-- Error codes raised here (DbErrorCode in supabase/functions/_shared/platform/db.ts):
 --   ADR20  the delivery attempt is no longer the caller's (its claim expired and another run took it)
 
 alter table public.ad_accounts

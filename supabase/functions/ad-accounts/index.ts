@@ -2,12 +2,16 @@
 // becomes owner: 201) or lets its owner replace the token (200); GET /ad-accounts lists the
 // caller's accounts; POST /ad-accounts/webhook { adAccountId, url } sets (or, url null, removes)
 // the account's completion webhook, for its owners: the signing secret is answered this once.
-import { authenticateUser } from "../_shared/auth.ts";
-import { connectAdAccount, ConnectAdAccountBody, listAdAccounts } from "../_shared/ad-accounts.ts";
-import { AdrailError } from "../_shared/errors.ts";
-import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
-import { takeQuota } from "../_shared/request-limits.ts";
-import { setAccountWebhook, SetWebhookBody } from "../_shared/webhook-settings.ts";
+import { authenticateUser } from "../_shared/platform/auth.ts";
+import {
+  connectAdAccount,
+  ConnectAdAccountBody,
+  listAdAccounts,
+} from "../_shared/accounts/ad-accounts.ts";
+import { AdrailError } from "../_shared/platform/errors.ts";
+import { json, parseJsonBody, serveJson, subPath } from "../_shared/platform/http.ts";
+import { takeQuota } from "../_shared/platform/request-limits.ts";
+import { setAccountWebhook, SetWebhookBody } from "../_shared/webhooks/webhook-settings.ts";
 
 Deno.serve(serveJson("ad-accounts", async (req) => {
   const user = await authenticateUser(req, { write: req.method !== "GET" });

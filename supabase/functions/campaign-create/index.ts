@@ -5,19 +5,19 @@
 // Each launch, approval, confirmed rollback and verify request starts a worker run in the
 // background; the creation-worker function (pg_cron) resumes released jobs.
 import { z } from "zod";
-import { authenticateUser } from "../_shared/auth.ts";
+import { authenticateUser } from "../_shared/platform/auth.ts";
 import {
   decideApproval,
   decideRollback,
   jobProgress,
   launchCampaign,
   requestVerification,
-} from "../_shared/campaign-jobs.ts";
-import { CampaignCreateBody } from "../_shared/creation-request.ts";
-import { startWorkerInBackground } from "../_shared/creation-worker.ts";
-import { AdrailError } from "../_shared/errors.ts";
-import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
-import { takeQuota } from "../_shared/request-limits.ts";
+} from "../_shared/creation/campaign-jobs.ts";
+import { CampaignCreateBody } from "../_shared/creation/creation-request.ts";
+import { startWorkerInBackground } from "../_shared/creation/creation-worker.ts";
+import { AdrailError } from "../_shared/platform/errors.ts";
+import { json, parseJsonBody, serveJson, subPath } from "../_shared/platform/http.ts";
+import { takeQuota } from "../_shared/platform/request-limits.ts";
 
 const IdempotencyKey = z.string().min(1).max(200).regex(
   /^[\x21-\x7e]+$/,

@@ -2,10 +2,10 @@
 // through pg_net with x-cron-secret (verify_jwt is off for this function: the cron secret is not
 // a JWT); the service role may call it too. It answers at once and works in the background:
 // pg_net waits seconds for an answer, a run may take minutes.
-import { authenticateService } from "../_shared/auth.ts";
-import { startWorkerInBackground, WorkerBody } from "../_shared/creation-worker.ts";
-import { AdrailError } from "../_shared/errors.ts";
-import { json, parseJsonBody, serveJson } from "../_shared/http.ts";
+import { authenticateService } from "../_shared/platform/auth.ts";
+import { startWorkerInBackground, WorkerBody } from "../_shared/creation/creation-worker.ts";
+import { AdrailError } from "../_shared/platform/errors.ts";
+import { json, parseJsonBody, serveJson } from "../_shared/platform/http.ts";
 
 Deno.serve(serveJson("creation-worker", async (req) => {
   await authenticateService(req);

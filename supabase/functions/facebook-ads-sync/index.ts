@@ -4,18 +4,18 @@
 // pg_cron calls it too, through pg_net with x-cron-secret and { adAccountId, leaseId }: a scheduled
 // sync whose lease private.start_due_ads_syncs took. verify_jwt is off for this function (the
 // cron secret is no JWT): authenticateUserOrCron verifies the user's JWT itself.
-import { adAccountForMember, scheduledSyncAccount } from "../_shared/ad-account-access.ts";
+import { adAccountForMember, scheduledSyncAccount } from "../_shared/accounts/ad-account-access.ts";
 import {
   FacebookAdsSyncBody,
   metricsRange,
   ScheduledSyncBody,
   syncAdAccount,
-} from "../_shared/ads-sync.ts";
-import { authenticateUserOrCron } from "../_shared/auth.ts";
-import { AdrailError } from "../_shared/errors.ts";
-import { json, parseJsonBody, serveJson, subPath } from "../_shared/http.ts";
-import { takeQuota } from "../_shared/request-limits.ts";
-import { claimUserSync } from "../_shared/sync-leases.ts";
+} from "../_shared/sync/ads-sync.ts";
+import { authenticateUserOrCron } from "../_shared/platform/auth.ts";
+import { AdrailError } from "../_shared/platform/errors.ts";
+import { json, parseJsonBody, serveJson, subPath } from "../_shared/platform/http.ts";
+import { takeQuota } from "../_shared/platform/request-limits.ts";
+import { claimUserSync } from "../_shared/sync/sync-leases.ts";
 
 Deno.serve(serveJson("facebook-ads-sync", async (req) => {
   // A sync writes what it reads from Meta (entities, metrics, final syncs).

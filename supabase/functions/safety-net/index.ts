@@ -1,9 +1,9 @@
 // POST /safety-net { lookbackDays? }: every final sync still owed, across all accounts, and the
 // creation jobs whose worker died. Service role or pg_cron's secret only.
-import { authenticateService } from "../_shared/auth.ts";
-import { AdrailError } from "../_shared/errors.ts";
-import { json, parseJsonBody, serveJson } from "../_shared/http.ts";
-import { runSafetyNet, SafetyNetBody } from "../_shared/safety-net.ts";
+import { authenticateService } from "../_shared/platform/auth.ts";
+import { AdrailError } from "../_shared/platform/errors.ts";
+import { json, parseJsonBody, serveJson } from "../_shared/platform/http.ts";
+import { runSafetyNet, SafetyNetBody } from "../_shared/sync/safety-net.ts";
 
 Deno.serve(serveJson("safety-net", async (req) => {
   await authenticateService(req);

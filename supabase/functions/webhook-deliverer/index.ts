@@ -2,12 +2,12 @@
 // minute through pg_net with x-cron-secret (verify_jwt is off for this function: the cron secret
 // is not a JWT); the service role may call it too. It answers at once and delivers in the
 // background: a run waits for short retries.
-import { authenticateService } from "../_shared/auth.ts";
-import { runInBackground } from "../_shared/background-task.ts";
-import { AdrailError } from "../_shared/errors.ts";
-import { json, parseJsonBody, serveJson } from "../_shared/http.ts";
-import { withLogContext } from "../_shared/log.ts";
-import { DelivererBody, runWebhookDeliverer } from "../_shared/webhook-delivery.ts";
+import { authenticateService } from "../_shared/platform/auth.ts";
+import { runInBackground } from "../_shared/platform/background-task.ts";
+import { AdrailError } from "../_shared/platform/errors.ts";
+import { json, parseJsonBody, serveJson } from "../_shared/platform/http.ts";
+import { withLogContext } from "../_shared/platform/log.ts";
+import { DelivererBody, runWebhookDeliverer } from "../_shared/webhooks/webhook-delivery.ts";
 
 Deno.serve(serveJson("webhook-deliverer", async (req) => {
   await authenticateService(req);

@@ -7,7 +7,7 @@
 // testWithStack puts in this process's environment); there is no gateway (verify_jwt) in front:
 // the functions check the JWT themselves. Requests get the path the function sees on Supabase,
 // /<name>/..., as on the functions server.
-import { closeDb } from "../../functions/_shared/db.ts";
+import { closeDb } from "../../functions/_shared/platform/db.ts";
 
 type Handler = (req: Request) => Response | Promise<Response>;
 

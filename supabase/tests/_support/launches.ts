@@ -4,8 +4,8 @@
 // copy, so every test launches the same way an app does.
 import assert from "node:assert/strict";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
-import { GraphClient } from "../../functions/_shared/graph-client.ts";
-import { decryptSecret, secretSlots } from "../../functions/_shared/token-crypto.ts";
+import { GraphClient } from "../../functions/_shared/meta/graph-client.ts";
+import { decryptSecret, secretSlots } from "../../functions/_shared/platform/token-crypto.ts";
 import { invokeResult, type TestStack } from "./stack.ts";
 
 export type SimObject = {

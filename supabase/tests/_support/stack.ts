@@ -13,7 +13,7 @@ import {
   localKeys,
   signLocalUserJwt,
 } from "../../../dev/lib/local-env.ts";
-import type { JobStatus } from "../../functions/_shared/job-tracker.ts";
+import type { JobStatus } from "../../functions/_shared/creation/job-tracker.ts";
 
 export type TestStack = {
   sql: postgres.Sql;

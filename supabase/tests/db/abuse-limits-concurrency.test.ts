@@ -4,7 +4,7 @@
 // made). Seeds its own user, account and limit overrides; deletes them at the end.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { DbErrorCode, sqlState } from "../../functions/_shared/db.ts";
+import { DbErrorCode, sqlState } from "../../functions/_shared/platform/db.ts";
 import { databaseUrl } from "../_support/stack.ts";
 
 Deno.test("abuse limits: racing requests and racing jobs never go over a limit", async (t) => {

@@ -1,9 +1,9 @@
-// The actions in supabase/functions/_shared/ad-account-access.ts, checked against SQL: accountActions
+// The actions in supabase/functions/_shared/accounts/ad-account-access.ts, checked against SQL: accountActions
 // names exactly the actions private.account_role_actions knows (its check constraint), none missing,
 // none extra, and every one of them is allowed to some role.
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { accountActions } from "../../functions/_shared/ad-account-access.ts";
+import { accountActions } from "../../functions/_shared/accounts/ad-account-access.ts";
 import { databaseUrl } from "../_support/stack.ts";
 
 Deno.test("accountActions are the actions of private.account_role_actions", async () => {

@@ -7,7 +7,7 @@
 // end (the append-only ledger keeps its history).
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { DbErrorCode, sqlState } from "../../functions/_shared/db.ts";
+import { DbErrorCode, sqlState } from "../../functions/_shared/platform/db.ts";
 import { databaseUrl } from "../_support/stack.ts";
 
 const racers = 50;

@@ -1,7 +1,7 @@
 // adrail's SQLSTATEs reach TypeScript intact, through the functions' own pool, so callers can
 // branch on DbErrorCode instead of parsing messages.
 import assert from "node:assert/strict";
-import { closeDb, db, DbErrorCode, sqlState } from "../../functions/_shared/db.ts";
+import { closeDb, db, DbErrorCode, sqlState } from "../../functions/_shared/platform/db.ts";
 import { databaseUrl } from "../_support/stack.ts";
 
 async function stateOf(query: Promise<unknown>): Promise<string | undefined> {

@@ -12,8 +12,8 @@ import assert from "node:assert/strict";
 import {
   type MetricsFetcher,
   processAllPendingFinalSyncs,
-} from "../../functions/_shared/atomic-status-handler.ts";
-import { closeDb } from "../../functions/_shared/db.ts";
+} from "../../functions/_shared/sync/atomic-status-handler.ts";
+import { closeDb } from "../../functions/_shared/platform/db.ts";
 
 const url = Deno.env.get("DATABASE_URL");
 

@@ -17,10 +17,13 @@ import {
   processAllPendingFinalSyncs,
   processFinalSyncForEntity,
   requiresFinalSync,
-} from "../../functions/_shared/atomic-status-handler.ts";
-import { readAttributionTails } from "../../functions/_shared/attribution-tail.ts";
-import { closeDb } from "../../functions/_shared/db.ts";
-import type { MetricsRequest, MetricsResult } from "../../functions/_shared/metrics-fetcher.ts";
+} from "../../functions/_shared/sync/atomic-status-handler.ts";
+import { readAttributionTails } from "../../functions/_shared/sync/attribution-tail.ts";
+import { closeDb } from "../../functions/_shared/platform/db.ts";
+import type {
+  MetricsRequest,
+  MetricsResult,
+} from "../../functions/_shared/sync/metrics-fetcher.ts";
 
 const url = Deno.env.get("DATABASE_URL");
 

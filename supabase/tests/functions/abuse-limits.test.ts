@@ -12,7 +12,7 @@
 // under the limit.
 import assert from "node:assert/strict";
 import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import { maxBodyBytes } from "../../functions/_shared/http.ts";
+import { maxBodyBytes } from "../../functions/_shared/platform/http.ts";
 import { adSetTemplate, launchBody } from "../_support/launches.ts";
 import {
   accountIdOf,

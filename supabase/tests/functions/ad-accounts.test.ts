@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { invokeResult, nextAdAccountId, type TestStack, testWithStack } from "../_support/stack.ts";
 import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import { decryptSecret, secretSlots } from "../../functions/_shared/token-crypto.ts";
+import { decryptSecret, secretSlots } from "../../functions/_shared/platform/token-crypto.ts";
 
 /** A fresh ad account on the simulated Meta, with the token that may use it. */
 async function metaAccount(stack: TestStack, options: { appSecret?: string } = {}) {

@@ -6,7 +6,7 @@
 // (ATTRIBUTION_TAIL_READ_EVERY_SECONDS=0).
 import assert from "node:assert/strict";
 import { localKeys, signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import { dailyMetricsOf } from "../../functions/_shared/insights.ts";
+import { dailyMetricsOf } from "../../functions/_shared/meta/insights.ts";
 import { activeAccount, dayWithoutMetrics } from "../_support/launches.ts";
 import { callFunction } from "../_support/refusals.ts";
 import { type TestStack, testWithStack } from "../_support/stack.ts";

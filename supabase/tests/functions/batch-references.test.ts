@@ -5,7 +5,7 @@
 // it as text, never as a reference.
 import assert from "node:assert/strict";
 import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import { GraphClient } from "../../functions/_shared/graph-client.ts";
+import { GraphClient } from "../../functions/_shared/meta/graph-client.ts";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { adSetTemplate, campaignFields, launchBody, objectsOnMeta } from "../_support/launches.ts";
 import { callFunction, refusedWithNothingChanged } from "../_support/refusals.ts";

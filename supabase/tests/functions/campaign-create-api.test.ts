@@ -4,9 +4,9 @@
 // progress shape; the 1 MiB body limit; a misconfigured function answering a bare 500.
 import assert from "node:assert/strict";
 import { signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import type { JobProgress } from "../../functions/_shared/campaign-jobs.ts";
-import { maxBodyBytes } from "../../functions/_shared/http.ts";
-import { verificationAttempts } from "../../functions/_shared/pre-creation-verification.ts";
+import type { JobProgress } from "../../functions/_shared/creation/campaign-jobs.ts";
+import { maxBodyBytes } from "../../functions/_shared/platform/http.ts";
+import { verificationAttempts } from "../../functions/_shared/creation/pre-creation-verification.ts";
 import {
   adSetTemplate,
   assertExactly,

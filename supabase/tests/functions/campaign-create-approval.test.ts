@@ -7,7 +7,7 @@
 // (public.budget_invariant_violations is empty).
 import assert from "node:assert/strict";
 import { localCronSecret, signLocalUserJwt } from "../../../dev/lib/local-env.ts";
-import type { JobProgress } from "../../functions/_shared/campaign-jobs.ts";
+import type { JobProgress } from "../../functions/_shared/creation/campaign-jobs.ts";
 import {
   accountToken,
   activeAccount,

@@ -3,7 +3,7 @@
 // (EdgeRuntime.waitUntil) and the tests only watch the job. The count on Meta is checked after
 // every scenario: exactly what was asked for, or nothing live after a rollback.
 import assert from "node:assert/strict";
-import type { JobProgress } from "../../functions/_shared/campaign-jobs.ts";
+import type { JobProgress } from "../../functions/_shared/creation/campaign-jobs.ts";
 import {
   accountToken,
   assertExactly,

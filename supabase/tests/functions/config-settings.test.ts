@@ -6,7 +6,7 @@ import {
   dbPoolMax,
   defaultGraphTimeouts,
   graphSettings,
-} from "../../functions/_shared/config.ts";
+} from "../../functions/_shared/platform/config.ts";
 
 /** Runs `check` with `settings` in the environment, then puts the environment back. */
 function withEnv(settings: Record<string, string | undefined>, check: () => void): void {

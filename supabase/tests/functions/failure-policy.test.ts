@@ -7,7 +7,7 @@ import {
   rollbackFailureAction,
   rollbackTransientRetries,
 } from "../../functions/_shared/creation/failure-policy.ts";
-import type { GraphError } from "../../functions/_shared/graph-errors.ts";
+import type { GraphError } from "../../functions/_shared/meta/graph-errors.ts";
 
 const transient: GraphError = { class: "TEMPORARY", message: "Service temporarily unavailable" };
 const lost: GraphError = { class: "UNKNOWN_OUTCOME", message: "the answer was lost" };

@@ -2,8 +2,8 @@
 // produces arrives as the class the safety layers act on.
 import assert from "node:assert/strict";
 import { adSetTemplate, campaignFields } from "../_support/launches.ts";
-import { type BatchOperation, GraphClient } from "../../functions/_shared/graph-client.ts";
-import { retryRead } from "../../functions/_shared/retry.ts";
+import { type BatchOperation, GraphClient } from "../../functions/_shared/meta/graph-client.ts";
+import { retryRead } from "../../functions/_shared/meta/retry.ts";
 import { graphApiVersion } from "../../../dev/lib/local-env.ts";
 import { testWithStack } from "../_support/stack.ts";
 

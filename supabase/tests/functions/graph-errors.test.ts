@@ -5,9 +5,9 @@ import {
   classifyNetworkFailure,
   regainAccessMs,
   usageOf,
-} from "../../functions/_shared/graph-errors.ts";
-import { usageMoved } from "../../functions/_shared/meta-usage.ts";
-import { backoffDelayMs, keyedJitter } from "../../functions/_shared/retry.ts";
+} from "../../functions/_shared/meta/graph-errors.ts";
+import { usageMoved } from "../../functions/_shared/meta/meta-usage.ts";
+import { backoffDelayMs, keyedJitter } from "../../functions/_shared/meta/retry.ts";
 import { jobBackoff } from "../../functions/_shared/creation/failure-policy.ts";
 
 const noHeaders = new Headers();

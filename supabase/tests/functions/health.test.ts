@@ -4,7 +4,7 @@
 // account, a name or a token.
 import assert from "node:assert/strict";
 import { jobStatuses } from "../../functions/_shared/creation/job-states.ts";
-import { overdueJobSeconds } from "../../functions/_shared/health.ts";
+import { overdueJobSeconds } from "../../functions/_shared/platform/health.ts";
 import { type TestStack, testWithStack } from "../_support/stack.ts";
 
 async function health(stack: TestStack, init: RequestInit = {}) {

@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { launchBody, until } from "../_support/launches.ts";
 import { invokeResult, testWithStack } from "../_support/stack.ts";
 
-const logModule = new URL("../../functions/_shared/log.ts", import.meta.url).href;
-const graphClientModule = new URL("../../functions/_shared/graph-client.ts", import.meta.url).href;
+const logModule = new URL("../../functions/_shared/platform/log.ts", import.meta.url).href;
+const graphClientModule =
+  new URL("../../functions/_shared/meta/graph-client.ts", import.meta.url).href;
 
 /** Runs `script` in a Deno process of its own: what it wrote on each stream. */
 async function run(script: string): Promise<{ stdout: string; stderr: string }> {

@@ -2,13 +2,13 @@
 // to its account and column, the keyring (decrypt-only keys), legacy ciphertexts, and errors
 // that name the place and the key, never a secret or a key.
 import assert from "node:assert/strict";
-import { ConfigError } from "../../functions/_shared/config.ts";
+import { ConfigError } from "../../functions/_shared/platform/config.ts";
 import {
   decryptSecret,
   encryptSecret,
   SecretDecryptionError,
   secretSlots,
-} from "../../functions/_shared/token-crypto.ts";
+} from "../../functions/_shared/platform/token-crypto.ts";
 import { keyIdOfHex, legacyCiphertext, randomKey } from "../_support/token-keys.ts";
 
 const oldKey = randomKey();

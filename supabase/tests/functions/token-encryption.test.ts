@@ -8,7 +8,7 @@
 //   never overwritten.
 import assert from "node:assert/strict";
 import { localTokenEncryptionKey } from "../../../dev/lib/local-env.ts";
-import { encryptSecret, secretSlots } from "../../functions/_shared/token-crypto.ts";
+import { encryptSecret, secretSlots } from "../../functions/_shared/platform/token-crypto.ts";
 import {
   assertExactly,
   launch,

@@ -9,8 +9,8 @@ import { testWithStack } from "../_support/stack.ts";
 import {
   signatureHeader,
   verifyWebhookSignature,
-} from "../../functions/_shared/webhook-signature.ts";
-import type { WebhookPayload } from "../../functions/_shared/webhook-delivery.ts";
+} from "../../functions/_shared/webhooks/webhook-signature.ts";
+import type { WebhookPayload } from "../../functions/_shared/webhooks/webhook-delivery.ts";
 
 type Received = { signature: string | null; body: string; answered: number };
 

@@ -11,8 +11,8 @@
 //     account), a rate limit waits for Meta's regain time; anything else, or transient failures
 //     that persist, blocks it, and it is tried again later each time (15 s doubling up to an
 //     hour), for as long as it takes.
-import type { GraphError } from "../graph-errors.ts";
-import { backoffDelayMs, type BackoffPolicy, keyedJitter } from "../retry.ts";
+import type { GraphError } from "../meta/graph-errors.ts";
+import { backoffDelayMs, type BackoffPolicy, keyedJitter } from "../meta/retry.ts";
 
 export type FailureAction =
   /** Try again at `at`, spending one retry of the job's budget. */

@@ -10,18 +10,13 @@
 //   - roll back (rollback.ts): ads, ad sets, campaign, audited first; a rollback that cannot
 //     proceed blocks and is tried again later, for as long as it takes.
 // Every decision on a failure is the failure policy's (failure-policy.ts).
-import type { AdAccountAccess } from "../ad-account-access.ts";
-import type { CampaignCreateRequest } from "../creation-request.ts";
-import type { GraphClient } from "../graph-client.ts";
-import type { GraphError, GraphResult } from "../graph-errors.ts";
-import {
-  type JobLease,
-  RetryBudgetExhausted,
-  type Slot,
-  type SlotOutcome,
-} from "../job-tracker.ts";
-import { log } from "../log.ts";
-import { writableAccountStatuses } from "../effective-statuses.ts";
+import type { AdAccountAccess } from "../accounts/ad-account-access.ts";
+import type { CampaignCreateRequest } from "./creation-request.ts";
+import type { GraphClient } from "../meta/graph-client.ts";
+import type { GraphError, GraphResult } from "../meta/graph-errors.ts";
+import { type JobLease, RetryBudgetExhausted, type Slot, type SlotOutcome } from "./job-tracker.ts";
+import { log } from "../platform/log.ts";
+import { writableAccountStatuses } from "../meta/effective-statuses.ts";
 import {
   creatingJobStatuses,
   finalJobStatuses,

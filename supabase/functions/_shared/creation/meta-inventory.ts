@@ -2,12 +2,12 @@
 // serves post-creation verification, adoption of unknown outcomes and rollback. It reads through
 // the campaign itself and its edges, in one batch, paged: never root `?ids=` multi-ID reads, which
 // Meta removed (Graph API v26.0; on every version since 2026-10-27).
-import type { EntityType } from "../db.ts";
-import { liveEffectiveStatuses } from "../effective-statuses.ts";
-import type { GraphClient, GraphPage } from "../graph-client.ts";
-import { type GraphResult, isMissingObject } from "../graph-errors.ts";
-import type { Slot } from "../job-tracker.ts";
-import { retryRead } from "../retry.ts";
+import type { EntityType } from "../platform/db.ts";
+import { liveEffectiveStatuses } from "../meta/effective-statuses.ts";
+import type { GraphClient, GraphPage } from "../meta/graph-client.ts";
+import { type GraphResult, isMissingObject } from "../meta/graph-errors.ts";
+import type { Slot } from "./job-tracker.ts";
+import { retryRead } from "../meta/retry.ts";
 import { slotsOf } from "./plan.ts";
 
 export type MetaObject = { id: string; name: string; entityType: EntityType };

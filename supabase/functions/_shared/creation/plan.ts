@@ -1,9 +1,9 @@
 // Planning a job's next creation step from its slots: pure, no I/O. Meta allows one ad set of a
 // campaign per batch, so a unit is one ad set with its ads (the campaign riding in the first).
-import type { BatchOperation } from "../graph-client.ts";
-import type { EntityType } from "../db.ts";
-import type { CampaignCreateRequest } from "../creation-request.ts";
-import type { Slot } from "../job-tracker.ts";
+import type { BatchOperation } from "../meta/graph-client.ts";
+import type { EntityType } from "../platform/db.ts";
+import type { CampaignCreateRequest } from "./creation-request.ts";
+import type { Slot } from "./job-tracker.ts";
 
 /** What to do next for a job that is creating. */
 export type CreationStep =

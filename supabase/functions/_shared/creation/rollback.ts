@@ -3,11 +3,11 @@
 // Only what the job made is touched: its slots' objects and copies of them (same deterministic
 // name). An object someone else put in the campaign is never deleted, and the campaign that
 // holds one is kept (deleting it would take theirs along).
-import type { EntityType, Json } from "../db.ts";
-import type { BatchOperation, GraphClient } from "../graph-client.ts";
-import { type GraphError, type GraphResult, isMissingObject } from "../graph-errors.ts";
-import type { JobLease, Slot } from "../job-tracker.ts";
-import { backoffDelayMs, readBackoff, retryRead } from "../retry.ts";
+import type { EntityType, Json } from "../platform/db.ts";
+import type { BatchOperation, GraphClient } from "../meta/graph-client.ts";
+import { type GraphError, type GraphResult, isMissingObject } from "../meta/graph-errors.ts";
+import type { JobLease, Slot } from "./job-tracker.ts";
+import { backoffDelayMs, readBackoff, retryRead } from "../meta/retry.ts";
 import {
   isOnMeta,
   type JobInventory,

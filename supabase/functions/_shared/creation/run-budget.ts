@@ -8,7 +8,7 @@
 // runtime gives functions no CPU figure. Linux's /proc/thread-self/stat is this isolate's thread
 // alone, what the CPU limit counts; where it cannot be read (Supabase's runtime lets a function
 // read only its own files), each step counts for an estimate instead.
-import { creationWorkerCpuBudgetMs } from "../config.ts";
+import { creationWorkerCpuBudgetMs } from "../platform/config.ts";
 
 /**
  * The estimate of a job step (a Graph request and its writes, or a job's claim) where the thread's

@@ -2,8 +2,8 @@
 // (creation_worker_slots), so a burst of launches cannot pile up runs, each with its own
 // connections. The run holds its slot while it works, extending the hold on a heartbeat; a run
 // the runtime kills frees its slot when the hold expires.
-import { db, DbErrorCode, sqlState } from "../db.ts";
-import { log } from "../log.ts";
+import { db, DbErrorCode, sqlState } from "../platform/db.ts";
+import { log } from "../platform/log.ts";
 
 /** A hold outlives the heartbeat by this much: a killed run's slot is free again within it. */
 const holdSeconds = 30;

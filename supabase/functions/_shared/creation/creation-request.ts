@@ -3,7 +3,7 @@
 // refused in the templates, so the request cannot change what a slot creates. Its size is capped:
 // ads per launch, each template's size and depth, every text storable by Postgres.
 import { z } from "zod";
-import { jsonShapeIssue } from "./json-shape.ts";
+import { jsonShapeIssue } from "../platform/json-shape.ts";
 
 const reserved = [
   "name",

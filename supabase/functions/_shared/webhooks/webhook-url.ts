@@ -6,7 +6,7 @@
 // deliverer follows no redirects and keeps nothing of an answer but its status, so such a URL
 // cannot read an internal service. On the local stack (ADRAIL_LOCAL_STACK_FUNCTIONS=1 in the
 // functions' environment) a loopback http URL is allowed too, for tests and the demo.
-import { localStack } from "./config.ts";
+import { localStack } from "../platform/config.ts";
 
 export type WebhookUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
 

@@ -3,11 +3,18 @@
 // approve or reject a launch awaiting approval, answer a rollback confirmation, ask for a
 // re-check. The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer
 // answers them.
-import { accessRefusal, adAccountForMember } from "./ad-account-access.ts";
-import type { JobStatus } from "./creation/job-states.ts";
+import { accessRefusal, adAccountForMember } from "../accounts/ad-account-access.ts";
+import type { JobStatus } from "./job-states.ts";
 import { type CampaignCreateRequest, requestedEntities, requestHash } from "./creation-request.ts";
-import { db, DbErrorCode, type EntityType, type Sql, sqlState, type Transaction } from "./db.ts";
-import { AdrailError, metaUnavailable } from "./errors.ts";
+import {
+  db,
+  DbErrorCode,
+  type EntityType,
+  type Sql,
+  sqlState,
+  type Transaction,
+} from "../platform/db.ts";
+import { AdrailError, metaUnavailable } from "../platform/errors.ts";
 import { verifyBeforeCreation } from "./pre-creation-verification.ts";
 import {
   activeJobsRefusal,
@@ -15,7 +22,7 @@ import {
   checkCreationJobRoom,
   type QuotaAnswer,
   takeQuota,
-} from "./request-limits.ts";
+} from "../platform/request-limits.ts";
 
 export type LaunchAnswer = {
   jobId: number;

@@ -3,13 +3,13 @@
 // invariants (public.budget_invariant_violations, which must be empty: any row is an alarm,
 // answered and logged).
 import { z } from "zod";
-import { adAccountById } from "./ad-account-access.ts";
+import { adAccountById } from "../accounts/ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
-import { attributionTailReadEverySeconds } from "./config.ts";
-import { db } from "./db.ts";
-import { metaMetricsFetcher } from "./insights.ts";
-import { log } from "./log.ts";
+import { attributionTailReadEverySeconds } from "../platform/config.ts";
+import { db } from "../platform/db.ts";
+import { metaMetricsFetcher } from "../meta/insights.ts";
+import { log } from "../platform/log.ts";
 
 export const SafetyNetBody = z.object({
   lookbackDays: z.number().int().min(1).max(90).optional(),

@@ -2,12 +2,12 @@
 // caller becomes its owner; an owner reconnecting replaces the token (connect_ad_account decides).
 // Listing: the accounts the caller is a member of.
 import { z } from "zod";
-import { graphSettings } from "./config.ts";
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { AdrailError, metaError } from "./errors.ts";
-import { GraphClient } from "./graph-client.ts";
-import { retryRead } from "./retry.ts";
-import { encryptSecret, secretSlots } from "./token-crypto.ts";
+import { graphSettings } from "../platform/config.ts";
+import { db, DbErrorCode, sqlState } from "../platform/db.ts";
+import { AdrailError, metaError } from "../platform/errors.ts";
+import { GraphClient } from "../meta/graph-client.ts";
+import { retryRead } from "../meta/retry.ts";
+import { encryptSecret, secretSlots } from "../platform/token-crypto.ts";
 
 export const ConnectAdAccountBody = z.object({
   platformAccountId: z.string().regex(/^act_[0-9]{1,20}$/, "must look like act_<digits>"),

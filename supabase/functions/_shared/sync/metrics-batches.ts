@@ -2,9 +2,9 @@
 // an account's rows a fetcher's batch at a time (Meta: 50 per Graph request), one after another so
 // the account's usage grows by steps, and several accounts at once. A rate limit stops the
 // account: every further call would be refused too, so its other rows are left for later.
-import { DbErrorCode, type EntityType, sqlState } from "./db.ts";
-import { metaErrorCode } from "./errors.ts";
-import { log } from "./log.ts";
+import { DbErrorCode, type EntityType, sqlState } from "../platform/db.ts";
+import { metaErrorCode } from "../platform/errors.ts";
+import { log } from "../platform/log.ts";
 import type {
   MetricsFetcher,
   MetricsFetchError,

@@ -5,9 +5,9 @@
 // change, by its own id and in the platform's batches, at most every
 // ATTRIBUTION_TAIL_READ_EVERY_SECONDS; the first read after settles_at settles it. Claims and the
 // claim-token fence are the final syncs' (ADR02): a run whose claim was taken over writes nothing.
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { rangeEndingAt } from "./insights.ts";
-import { log } from "./log.ts";
+import { db, DbErrorCode, sqlState } from "../platform/db.ts";
+import { rangeEndingAt } from "../meta/insights.ts";
+import { log } from "../platform/log.ts";
 import {
   claimantWrite,
   type ClaimedChange,

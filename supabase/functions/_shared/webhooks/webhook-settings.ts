@@ -3,10 +3,10 @@
 // bound to the account's webhook_secret_ciphertext column). Setting it again makes a new secret;
 // a null URL removes the webhook.
 import { z } from "zod";
-import { accessRefusal } from "./ad-account-access.ts";
-import { db } from "./db.ts";
-import { AdrailError } from "./errors.ts";
-import { encryptSecret, secretSlots } from "./token-crypto.ts";
+import { accessRefusal } from "../accounts/ad-account-access.ts";
+import { db } from "../platform/db.ts";
+import { AdrailError } from "../platform/errors.ts";
+import { encryptSecret, secretSlots } from "../platform/token-crypto.ts";
 import { checkWebhookUrl } from "./webhook-url.ts";
 import { signatureHeader } from "./webhook-signature.ts";
 

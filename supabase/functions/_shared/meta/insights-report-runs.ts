@@ -6,11 +6,11 @@
 // is started again, a few times. Polling stops at the caller's deadline (the edge function's wall-clock limit): the
 // run is remembered in the database (private.insights_report_runs) and the account's next sync
 // continues it rather than starting over.
-import { db, type EntityType } from "./db.ts";
+import { db, type EntityType } from "../platform/db.ts";
 import type { GraphClient, GraphParams } from "./graph-client.ts";
 import type { GraphResult } from "./graph-errors.ts";
-import { log } from "./log.ts";
-import type { DateRange } from "./metrics-fetcher.ts";
+import { log } from "../platform/log.ts";
+import type { DateRange } from "../sync/metrics-fetcher.ts";
 import { retryRead } from "./retry.ts";
 
 /** Report runs one read starts at most when Meta keeps failing them. */

@@ -4,9 +4,9 @@
 // dead). pg_cron starts a run every minute; a run waits for a retry coming due soon, so short
 // backoffs do not wait for a tick. At least once: a receiver deduplicates on the event id.
 import { z } from "zod";
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { log } from "./log.ts";
-import { decryptSecret, secretSlots } from "./token-crypto.ts";
+import { db, DbErrorCode, sqlState } from "../platform/db.ts";
+import { log } from "../platform/log.ts";
+import { decryptSecret, secretSlots } from "../platform/token-crypto.ts";
 import { checkWebhookUrl } from "./webhook-url.ts";
 import { signatureHeader, signWebhook } from "./webhook-signature.ts";
 

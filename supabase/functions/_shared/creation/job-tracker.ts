@@ -1,9 +1,9 @@
 // The worker's side of a creation job's lease. Every write goes through a SQL function fenced on
 // the claim token; when another worker has taken the job over (our lease expired), the database
 // answers ADR02 and this module throws LeaseLost, which ends the worker's run without a write.
-import { db, DbErrorCode, type EntityType, type Json, sqlState } from "./db.ts";
+import { db, DbErrorCode, type EntityType, type Json, sqlState } from "../platform/db.ts";
 
-import type { JobStatus, SlotStatus } from "./creation/job-states.ts";
+import type { JobStatus, SlotStatus } from "./job-states.ts";
 
 export type { JobStatus, SlotStatus };
 

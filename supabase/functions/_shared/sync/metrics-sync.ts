@@ -2,10 +2,10 @@
 // and archived entities included; upserted in one statement, so restated days are overwritten. A
 // level too big for a synchronous read runs as an async report; one not finished by the deadline
 // is left to the account's next sync (pendingReports).
-import type { AdAccountAccess } from "./ad-account-access.ts";
-import { db, type EntityType } from "./db.ts";
-import type { GraphResult } from "./graph-errors.ts";
-import { accountDailyMetrics, type DateRange, type EntityDailyMetrics } from "./insights.ts";
+import type { AdAccountAccess } from "../accounts/ad-account-access.ts";
+import { db, type EntityType } from "../platform/db.ts";
+import type { GraphResult } from "../meta/graph-errors.ts";
+import { accountDailyMetrics, type DateRange, type EntityDailyMetrics } from "../meta/insights.ts";
 
 const entityTypes: EntityType[] = ["campaign", "ad_set", "ad"];
 

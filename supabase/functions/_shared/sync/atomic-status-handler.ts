@@ -12,9 +12,9 @@
 // The metrics come from a MetricsFetcher, one per platform, passed in by the caller: an account's
 // pending changes are read a fetcher's batch at a time (Meta: 50 per Graph request), accounts
 // concurrently.
-import { db, type EntityType, sqlState } from "./db.ts";
-import { rangeEndingAt } from "./insights.ts";
-import { log } from "./log.ts";
+import { db, type EntityType, sqlState } from "../platform/db.ts";
+import { rangeEndingAt } from "../meta/insights.ts";
+import { log } from "../platform/log.ts";
 import {
   claimantWrite,
   type ClaimedChange,

@@ -7,8 +7,8 @@
 // batch() sends up to 50 operations in one request and answers one such value per operation.
 // Every call has a timeout (the read's or the write's, from config.ts): a write that times out
 // may have been applied, and is reported as UNKNOWN_OUTCOME, never as a failure.
-import { defaultGraphTimeouts, type GraphTimeouts } from "./config.ts";
-import { maskSecrets } from "./log.ts";
+import { defaultGraphTimeouts, type GraphTimeouts } from "../platform/config.ts";
+import { maskSecrets } from "../platform/log.ts";
 import {
   classifyGraphResponse,
   classifyNetworkFailure,

@@ -3,13 +3,13 @@
 // Which role may do what is the database's (private.account_role_actions); this module only names
 // the actions and turns the database's refusals into answers: an account that does not exist and
 // one the caller may not see are the same 404, a member whose role does not allow the action 403.
-import { graphSettings } from "./config.ts";
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { AdrailError } from "./errors.ts";
-import { GraphClient } from "./graph-client.ts";
-import { usageRecorder } from "./meta-usage.ts";
-import { extendSyncLease } from "./sync-leases.ts";
-import { decryptSecret, secretSlots } from "./token-crypto.ts";
+import { graphSettings } from "../platform/config.ts";
+import { db, DbErrorCode, sqlState } from "../platform/db.ts";
+import { AdrailError } from "../platform/errors.ts";
+import { GraphClient } from "../meta/graph-client.ts";
+import { usageRecorder } from "../meta/meta-usage.ts";
+import { extendSyncLease } from "../sync/sync-leases.ts";
+import { decryptSecret, secretSlots } from "../platform/token-crypto.ts";
 
 export type AdAccountRole = "owner" | "approver" | "launcher" | "viewer";
 

@@ -2,9 +2,9 @@
 // from start to finish, scheduled (pg_cron claims it, private.start_due_ads_syncs) or asked for by
 // a user (claimUserSync). Each step first extends the lease, and the finish names it: a sync whose
 // lease expired and was taken over stops instead of writing beside the new one.
-import { db, DbErrorCode, sqlState } from "./db.ts";
-import { AdrailError } from "./errors.ts";
-import type { Json } from "./db.ts";
+import { db, DbErrorCode, sqlState } from "../platform/db.ts";
+import { AdrailError } from "../platform/errors.ts";
+import type { Json } from "../platform/db.ts";
 
 /** How a sync ended, as public.finish_ads_sync records it (and the webhook event names it). */
 export type SyncOutcome = "completed" | "failed";

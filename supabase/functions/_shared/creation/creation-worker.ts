@@ -6,16 +6,16 @@
 // tick (or the next launch) starts another. A run that spent its budget with jobs due starts a
 // fresh run (a request of its own, with its own budget) rather than leave them to the next tick.
 import { z } from "zod";
-import { adAccountById } from "./ad-account-access.ts";
-import { onShutdown, runInBackground } from "./background-task.ts";
-import { dbPoolMax } from "./config.ts";
-import { db } from "./db.ts";
+import { adAccountById } from "../accounts/ad-account-access.ts";
+import { onShutdown, runInBackground } from "../platform/background-task.ts";
+import { dbPoolMax } from "../platform/config.ts";
+import { db } from "../platform/db.ts";
 import { CampaignCreateBody } from "./creation-request.ts";
 import { JobLease, LeaseLost, nextJobDueAt } from "./job-tracker.ts";
-import { log, withLogContext } from "./log.ts";
-import { JobPipeline, type JobRunReport } from "./creation/job-pipeline.ts";
-import { type BudgetSpent, RunBudget } from "./creation/run-budget.ts";
-import { WorkerSlot } from "./creation/worker-slots.ts";
+import { log, withLogContext } from "../platform/log.ts";
+import { JobPipeline, type JobRunReport } from "./job-pipeline.ts";
+import { type BudgetSpent, RunBudget } from "./run-budget.ts";
+import { WorkerSlot } from "./worker-slots.ts";
 
 export type { JobRunReport };
 

@@ -2,7 +2,7 @@
 // act on, a message for people and JSON-safe details. They know nothing of HTTP: only the HTTP
 // layer (http.ts, serveJson) turns a code into a status. Never put a token, a secret's value or a
 // stack trace in a message or in details: both are answered to the caller as they are.
-import type { GraphError } from "./graph-errors.ts";
+import type { GraphError } from "../meta/graph-errors.ts";
 
 export const errorCodes = [
   /** The request is malformed: not JSON, not its schema, a bad header. */

@@ -1,9 +1,9 @@
 // Meta's usage percentages (graph-errors.ts reads them from its headers), kept for the rate-limit
 // dashboard (public.account_rate_limits): a recorder that stores them for an ad account through
 // public.record_meta_usage without a write per request.
-import { db } from "./db.ts";
+import { db } from "../platform/db.ts";
 import type { MetaUsage } from "./graph-errors.ts";
-import { log } from "./log.ts";
+import { log } from "../platform/log.ts";
 
 /** A reading is stored when a percentage moved by this many points since the last one stored... */
 export const usageChangePoints = 5;

@@ -1,8 +1,8 @@
 // What the final-sync layer needs of an ad platform: the daily metrics of entities by their own
 // ids, many at once. Each platform brings its fetcher (Meta's is metaMetricsFetcher, with the
 // Graph code in insights.ts); the handler (atomic-status-handler.ts) never knows which API answers.
-import type { EntityType } from "./db.ts";
-import type { GraphError } from "./graph-errors.ts";
+import type { EntityType } from "../platform/db.ts";
+import type { GraphError } from "../meta/graph-errors.ts";
 
 export type DateRange = { since: string; until: string };
 

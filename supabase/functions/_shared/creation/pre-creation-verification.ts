@@ -6,14 +6,14 @@
 // transient failure or a lost answer is retried in process, a few times with short backoff; a rate
 // limit, or a failure that outlasts the retries, is no verdict: the outcome is "unavailable" and
 // the caller is told to try again. Every outcome is logged in pre_creation_verifications.
-import type { AdAccountAccess } from "./ad-account-access.ts";
-import type { AccountObjectLimits } from "./ad-accounts.ts";
+import type { AdAccountAccess } from "../accounts/ad-account-access.ts";
+import type { AccountObjectLimits } from "../accounts/ad-accounts.ts";
 import type { CampaignCreateRequest } from "./creation-request.ts";
-import { db } from "./db.ts";
-import { liveEffectiveStatuses, writableAccountStatuses } from "./effective-statuses.ts";
-import type { BatchOperation } from "./graph-client.ts";
-import type { GraphError, GraphResult } from "./graph-errors.ts";
-import { backoffDelayMs, readBackoff } from "./retry.ts";
+import { db } from "../platform/db.ts";
+import { liveEffectiveStatuses, writableAccountStatuses } from "../meta/effective-statuses.ts";
+import type { BatchOperation } from "../meta/graph-client.ts";
+import type { GraphError, GraphResult } from "../meta/graph-errors.ts";
+import { backoffDelayMs, readBackoff } from "../meta/retry.ts";
 
 /** Tries of the verification batch while Meta fails transiently (waits under 1 s in between). */
 export const verificationAttempts = 3;

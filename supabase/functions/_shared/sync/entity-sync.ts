@@ -1,10 +1,10 @@
 // Mirrors an ad account's campaigns, ad sets and ads from Meta, deleted and archived ones
 // included (Meta lists them only when asked), in one database transaction.
-import type { AdAccountAccess } from "./ad-account-access.ts";
-import { db, type Json } from "./db.ts";
-import type { GraphResult } from "./graph-errors.ts";
-import { allEffectiveStatuses } from "./effective-statuses.ts";
-import { retryRead } from "./retry.ts";
+import type { AdAccountAccess } from "../accounts/ad-account-access.ts";
+import { db, type Json } from "../platform/db.ts";
+import type { GraphResult } from "../meta/graph-errors.ts";
+import { allEffectiveStatuses } from "../meta/effective-statuses.ts";
+import { retryRead } from "../meta/retry.ts";
 
 export type EntitySyncCounts = {
   campaigns: number;

@@ -3,7 +3,7 @@
 // deleted and archived entities too), or for a whole account at one level, naming every status so
 // deleted and archived entities are not silently left out
 // (https://developers.facebook.com/docs/marketing-api/insights).
-import type { EntityType } from "./db.ts";
+import type { EntityType } from "../platform/db.ts";
 import {
   type BatchOperation,
   type GraphClient,
@@ -13,14 +13,14 @@ import {
 import { allEffectiveStatuses } from "./effective-statuses.ts";
 import { type GraphResult, isTooMuchData } from "./graph-errors.ts";
 import { readAsReport } from "./insights-report-runs.ts";
-import type { AdAccountAccess } from "./ad-account-access.ts";
+import type { AdAccountAccess } from "../accounts/ad-account-access.ts";
 import type {
   DateRange,
   MetricData,
   MetricsFetcher,
   MetricsRequest,
   MetricsResult,
-} from "./metrics-fetcher.ts";
+} from "../sync/metrics-fetcher.ts";
 import { backoffDelayMs, readBackoff, retryRead } from "./retry.ts";
 
 export type { DateRange };

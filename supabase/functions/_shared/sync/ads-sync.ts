@@ -8,14 +8,14 @@
 //   3. the final syncs step 1 uncovered.
 // The whole sync holds the account's lease (sync-leases.ts): one sync per account at a time.
 import { z } from "zod";
-import type { AdAccountAccess } from "./ad-account-access.ts";
+import type { AdAccountAccess } from "../accounts/ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { type FinalSyncReport, processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
-import { attributionTailReadEverySeconds, insightsReportWaitSeconds } from "./config.ts";
+import { attributionTailReadEverySeconds, insightsReportWaitSeconds } from "../platform/config.ts";
 import { type EntitySyncCounts, syncEntities } from "./entity-sync.ts";
-import { AdrailError, metaError } from "./errors.ts";
-import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "./insights.ts";
-import { withLogContext } from "./log.ts";
+import { AdrailError, metaError } from "../platform/errors.ts";
+import { type DateRange, metaMetricsFetcher, rangeEndingAt } from "../meta/insights.ts";
+import { withLogContext } from "../platform/log.ts";
 import { type MetricsSyncCounts, syncDailyMetrics } from "./metrics-sync.ts";
 import { extendSyncLease, finishSync } from "./sync-leases.ts";
 
