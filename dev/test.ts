@@ -17,19 +17,23 @@ import { findSecrets, scanTrafficDir } from "./lib/secret-scan.ts";
 const root = new URL("..", import.meta.url).pathname;
 
 /**
- * The files that run longest (pg_cron ticks waited for, the soak, the demo), longest first: they
- * start first, and the quick ones fill the lanes around them.
+ * The files that run longest (the soak, the demo, pg_cron ticks waited for), longest first as
+ * measured: they start first, and the quick ones fill the lanes around them.
  */
 const longFirst = [
-  "supabase/tests/dev/demo.test.ts",
   "supabase/tests/functions/campaign-create-soak.test.ts",
+  "supabase/tests/dev/demo.test.ts",
+  "supabase/tests/functions/request-fuzz.test.ts",
   "supabase/tests/functions/hosted-runtime.test.ts",
   "supabase/tests/functions/campaign-create-resilience.test.ts",
-  "supabase/tests/functions/campaign-create-chaos.test.ts",
-  "supabase/tests/functions/request-fuzz.test.ts",
+  "supabase/tests/functions/campaign-create-api.test.ts",
   "supabase/tests/functions/scheduled-sync.test.ts",
-  "supabase/tests/functions/webhooks.test.ts",
+  "supabase/tests/functions/campaign-create-chaos.test.ts",
+  "supabase/tests/functions/final-sync-batches.test.ts",
+  "supabase/tests/dev/local-stack.test.ts",
+  "supabase/tests/functions/campaign-create-approval.test.ts",
   "supabase/tests/dev/bench.test.ts",
+  "supabase/tests/functions/token-encryption.test.ts",
 ];
 
 type Outcome = { passed: number; failed: number; ok: boolean };
