@@ -36,6 +36,9 @@ const longFirst = [
   "supabase/tests/functions/token-encryption.test.ts",
 ];
 
+/** Files asserting a latency bound: they run last, on lane 1, with nothing else of the suite. */
+const alone = ["supabase/tests/db/approval-concurrency.test.ts"];
+
 type Outcome = { passed: number; failed: number; ok: boolean };
 
 async function runAndTee(
@@ -194,11 +197,15 @@ async function denoTests(databaseUrls: string[], trafficDir: string): Promise<Fi
     }];
   }
   const runs: FileRun[] = [];
+  const side = queue.filter((file) => !alone.includes(file));
   await Promise.all(databaseUrls.map(async (databaseUrl, lane) => {
-    for (let file = queue.shift(); file; file = queue.shift()) {
+    for (let file = side.shift(); file; file = side.shift()) {
       runs.push(await runTestFile(file, lane, databaseUrl, trafficDir));
     }
   }));
+  for (const file of queue.filter((file) => alone.includes(file))) {
+    runs.push(await runTestFile(file, 0, databaseUrls[0], trafficDir));
+  }
   return runs;
 }
 
