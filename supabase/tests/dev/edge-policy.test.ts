@@ -125,6 +125,8 @@ Deno.test("the edge runtime's policies", async (t) => {
         assert.equal(first.outcome, "wall_clock");
         assert.equal(sleepy().length, 1, "the second request, in an isolate of its own, goes on");
         assert.ok(!notify.received.includes("sleepy-second:wall_clock"));
+        // The worker's end is logged after the invocation's record, maybe a moment later.
+        assert.ok(await until(() => ended(first.isolate!) !== undefined));
         assert.equal(ended(first.isolate!)!.reason, "wall_clock");
       },
     );

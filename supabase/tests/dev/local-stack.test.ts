@@ -7,7 +7,14 @@ import postgres from "postgres";
 import { databaseUrl, reachable } from "../_support/stack.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
-const env = { DATABASE_URL: databaseUrl(), FUNCTIONS_PORT: "55321", SIM_PORT: "55330" };
+/** A port free now: fixed ones collide with another checkout's tests on this machine. */
+function freePort(): string {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  listener.close();
+  return String(listener.addr.port);
+}
+const [functionsPort, simPort] = [freePort(), freePort()];
+const env = { DATABASE_URL: databaseUrl(), FUNCTIONS_PORT: functionsPort, SIM_PORT: simPort };
 
 async function stack(command: "start" | "status" | "stop"): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -35,7 +42,7 @@ Deno.test("deno task start / status / stop", async () => {
       "SUPABASE_SERVICE_ROLE_KEY",
       "SUPABASE_URL",
     ]);
-    assert.equal(settings.SUPABASE_URL, "http://127.0.0.1:55321");
+    assert.equal(settings.SUPABASE_URL, `http://127.0.0.1:${functionsPort}`);
     assert.equal(settings.DATABASE_URL, env.DATABASE_URL);
 
     const state = await fetch(`${settings.GRAPH_BASE_URL}/__sim/state`);
@@ -56,7 +63,7 @@ Deno.test("deno task start / status / stop", async () => {
     try {
       const [{ url }] = await sql`
         select decrypted_secret as url from vault.decrypted_secrets where name = 'adrail_functions_url'`;
-      assert.equal(url, "http://127.0.0.1:55321/functions/v1");
+      assert.equal(url, `http://127.0.0.1:${functionsPort}/functions/v1`);
       const [{ jobs }] = await sql`
         select count(*)::int as jobs from cron.job where jobname = 'adrail-creation-worker'`;
       assert.equal(jobs, 1);
@@ -74,8 +81,11 @@ Deno.test("deno task start / status / stop", async () => {
   } finally {
     await stack("stop");
   }
-  assert.equal(await reachable("http://127.0.0.1:55321/functions/v1/ad-accounts"), false);
-  assert.equal(await reachable("http://127.0.0.1:55330/__sim/state"), false);
+  assert.equal(
+    await reachable(`http://127.0.0.1:${functionsPort}/functions/v1/ad-accounts`),
+    false,
+  );
+  assert.equal(await reachable(`http://127.0.0.1:${simPort}/__sim/state`), false);
 });
 
 /** The repository's runnable parts, copied: a checkout whose migrations a test may change. */
@@ -89,6 +99,7 @@ async function checkoutCopy(): Promise<string> {
 
 Deno.test("deno task start on a database migrated before: new migrations applied, edited ones refused", async () => {
   const checkout = await checkoutCopy();
+  const env = { FUNCTIONS_PORT: freePort(), SIM_PORT: freePort() };
   const name = `adrail_start_test_${Deno.pid}`;
   const cluster = new URL(databaseUrl());
   const url = new URL(databaseUrl());
@@ -103,7 +114,7 @@ Deno.test("deno task start on a database migrated before: new migrations applied
   const startIn = async () => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${checkout}/dev/stack.ts`, "start"],
-      env: { DATABASE_URL: url.href, FUNCTIONS_PORT: "55421", SIM_PORT: "55430" },
+      env: { ...env, DATABASE_URL: url.href },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -113,7 +124,7 @@ Deno.test("deno task start on a database migrated before: new migrations applied
   const stopIn = () =>
     new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", `${checkout}/dev/stack.ts`, "stop"],
-      env: { DATABASE_URL: url.href, FUNCTIONS_PORT: "55421", SIM_PORT: "55430" },
+      env: { ...env, DATABASE_URL: url.href },
     }).output();
   await admin(`drop database if exists ${name} with (force)`);
   await admin(`create database ${name}`);

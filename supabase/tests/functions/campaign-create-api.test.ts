@@ -73,6 +73,8 @@ function keysOf(value: unknown): string[] {
 
 testWithStack("campaign-create API", async (t, stack) => {
   const owner = await stack.createUser();
+  /** The launch whose rollback blocks on a suspended account, reinstated once it is checked. */
+  let blockedLaunch: { act: string; jobId: number } | undefined;
 
   await t.step(
     "Meta rate-limits the verification: 503 with Meta's wait in Retry-After, nothing created; later it goes through",
@@ -325,6 +327,8 @@ testWithStack("campaign-create API", async (t, stack) => {
         (await liveOnMeta(stack, suspended)).all.map((o) => o.id).sort(),
         "exactly what is still live on Meta",
       );
+      await stack.sim("/__sim/status", { id: suspended, status: 1 });
+      blockedLaunch = { act: suspended, jobId: blockedJob };
     },
   );
 
@@ -356,6 +360,15 @@ testWithStack("campaign-create API", async (t, stack) => {
 
     const exactly = await call(stack, owner, "campaign-create", { body: padded(maxBodyBytes) });
     assert.equal(exactly.status, 202, JSON.stringify(exactly.body));
+  });
+
+  // Left blocked, pg_cron would hand the job to the next test file's stack on this database,
+  // whose Meta knows neither the account nor the token (a stray request in its counts).
+  await t.step("the account reinstated, the blocked rollback finishes: nothing live", async () => {
+    assert.ok(blockedLaunch, "the blocked launch's step ran");
+    const { act, jobId } = blockedLaunch;
+    assert.equal(await stack.jobSettled(jobId, { timeoutMs: 120_000 }), "rolled_back");
+    assert.deepEqual((await liveOnMeta(stack, act)).all, []);
   });
 });
 

@@ -207,26 +207,37 @@ testWithStack("a hosted-like stack: gateway, background work, pg_cron", async (t
       await holdWorkersAtKillPoints(stack);
       try {
         const jobs = new Map<Boundary, number>();
-        for (const boundary of boundaries) {
+        const launch = async (boundary: Boundary) => {
           const body = launchBody(accounts.get(boundary)!, `Kill ${boundary}`, 5, 2);
           jobs.set(boundary, await launched(stack, owner, body));
-        }
-        // Every worker at its boundary: held in its write, or waiting on Meta's slow answer.
-        await until("every worker at its boundary", async () => {
-          const [{ held }] = await stack.sql`
-          select count(*)::int as held from pg_stat_activity where wait_event = 'PgSleep'`;
-          const [{ inFlight }] = await stack.sql`
-          select count(*)::int as "inFlight" from public.entity_creation_slots
-          where job_id = ${jobs.get("batch_sent")!} and status = 'creating'`;
-          return held === boundaries.length - 1 && inFlight > 0 ? true : undefined;
+        };
+        // Every worker at its boundary: the held ones first, then the one waiting on Meta's
+        // slow answer (launched last: its answer comes 8 s after it is sent, however long the
+        // others took to get to theirs).
+        const held = boundaries.filter((b) => b !== "batch_sent");
+        for (const boundary of held) await launch(boundary);
+        await until("every held worker at its boundary", async () => {
+          const [{ n }] = await stack.sql`
+          select count(*)::int as n from pg_stat_activity where wait_event = 'PgSleep'`;
+          return n === held.length ? true : undefined;
         }, 60_000);
+        await launch("batch_sent");
+        await until("the third ad set's batch in flight", async () => {
+          const [{ n }] = await stack.sql`
+          select count(*)::int as n from public.entity_creation_slots
+          where job_id = ${jobs.get("batch_sent")!} and entity_type = 'ad_set'
+            and slot_number = 3 and status = 'creating'`;
+          return n > 0 ? true : undefined;
+        });
         await stack.functions.kill();
         await stack.sql`insert into kill_points.released values (true)`;
         await new Promise((resolve) => setTimeout(resolve, 8500)); // Meta applies the slow batch
         await stack.functions.restart();
 
         const ends = await Promise.all(
-          [throttled, ...jobs.values()].map((id) => stack.jobSettled(id, { timeoutMs: 200_000 })),
+          [throttled, ...boundaries.map((b) => jobs.get(b)!)].map((id) =>
+            stack.jobSettled(id, { timeoutMs: 200_000 })
+          ),
         );
         await stack.sim("/__sim/faults", { rules: [] });
         assert.deepEqual(ends, [
@@ -248,6 +259,8 @@ testWithStack("a hosted-like stack: gateway, background work, pg_cron", async (t
           );
         }
       } finally {
+        // Workers still held (a failure before the kill) would keep the drop waiting forever.
+        await stack.sql`insert into kill_points.released values (true)`;
         await stack.sql`drop schema if exists kill_points cascade`;
       }
 
