@@ -26,7 +26,7 @@ import type {
   SpawnerRequest,
   WorkerMessage,
 } from "./lib/edge-protocol.ts";
-import { threadCpuMs } from "./lib/edge-protocol.ts";
+import { threadCpuMs } from "../supabase/functions/_shared/platform/thread-cpu.ts";
 
 const root = new URL("../", import.meta.url);
 

@@ -1,5 +1,5 @@
 // The messages between the local gateway (dev/functions-server.ts), the spawner that boots the
-// functions' workers (dev/lib/edge-spawner.ts) and a worker (dev/lib/edge-worker.ts), and how the gateway reads a worker thread's CPU time.
+// functions' workers (dev/lib/edge-spawner.ts) and a worker (dev/lib/edge-worker.ts).
 
 /** The request, as it crosses into the worker (bodies are read whole: no streaming). */
 export type WorkerRequest = {
@@ -38,13 +38,3 @@ export type SpawnerRequest =
 
 /** From the spawner: a worker's uncaught error. */
 export type SpawnerEvent = { type: "worker_error"; isolate: string; error: string };
-
-/**
- * CPU time (user + system) of a thread of this process, in ms, from Linux's
- * /proc/<pid>/task/<tid>/stat (fields 14 and 15, in clock ticks of 10 ms).
- */
-export function threadCpuMs(thread: string): number {
-  const stat = Deno.readTextFileSync(`/proc/${thread}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}

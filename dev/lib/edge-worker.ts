@@ -6,14 +6,13 @@
 // an idle worker, measures this thread's CPU time per request, enforces the limits and, before it
 // ends the worker, sends `beforeunload` with the reason.
 import { setPriority } from "node:os";
-import {
-  type GatewayMessage,
-  threadCpuMs,
-  type WorkerMessage,
-  type WorkerRequest,
-} from "./edge-protocol.ts";
+import { threadCpuMs } from "../../supabase/functions/_shared/platform/thread-cpu.ts";
+import { type GatewayMessage, type WorkerMessage, type WorkerRequest } from "./edge-protocol.ts";
 
 type FetchHandler = (req: Request) => Response | Promise<Response>;
+
+/** This worker's thread, as /proc names it (`<pid>/task/<tid>`): the gateway reads its CPU time. */
+const thread = Deno.readLinkSync("/proc/thread-self");
 
 // On Supabase the gateway and the database run on machines of their own, never in the isolates'
 // CPU share; here they share a few cores with many isolate threads, and the kernel's fair share
@@ -22,10 +21,10 @@ type FetchHandler = (req: Request) => Response | Promise<Response>;
 // for setpriority). The CPU limit counts this thread's CPU time, which its priority does not change.
 try {
   const nice = Number(Deno.env.get("EDGE_WORKER_NICE") ?? 5);
-  const threadId = Number(Deno.readLinkSync("/proc/thread-self").split("/").pop());
+  const threadId = Number(thread.split("/").pop());
   if (nice > 0 && threadId !== Deno.pid) setPriority(threadId, nice);
 } catch {
-  // Not Linux, or not allowed: the isolate keeps the gateway's priority.
+  // Not allowed: the isolate keeps the gateway's priority.
 }
 
 /** The worker's own scope (typed here: the project type-checks against Deno's window types). */
@@ -133,7 +132,6 @@ port.onmessage = async (event: MessageEvent<GatewayMessage>) => {
     post({ type: "boot_error", error: error instanceof Error ? error.message : String(error) });
     return;
   }
-  const thread = Deno.readLinkSync("/proc/thread-self");
   post({ type: "started", thread, cpuMs: threadCpuMs(thread) });
   await answer(handler, message);
   while (background.size > 0) await Promise.allSettled([...background]);

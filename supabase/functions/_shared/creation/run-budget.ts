@@ -9,6 +9,7 @@
 // alone, what the CPU limit counts; where it cannot be read (Supabase's runtime lets a function
 // read only its own files), each step counts for an estimate instead.
 import { creationWorkerCpuBudgetMs } from "../platform/config.ts";
+import { threadCpuMs } from "../platform/thread-cpu.ts";
 
 /**
  * The estimate of a job step (a Graph request and its writes, or a job's claim) where the thread's
@@ -22,13 +23,10 @@ const isolateWallClockMs = 150_000;
 /** A step under way may last a Graph write's timeout (30 s); then the run releases its jobs. */
 const wallClockMarginMs = 35_000;
 
-/** The calling thread's CPU time (user + system) in ms, or null where it cannot be read. */
-function threadCpuMs(): number | null {
+/** This thread's CPU time in ms, or null where it cannot be read. */
+function ownCpuMs(): number | null {
   try {
-    const stat = Deno.readTextFileSync("/proc/thread-self/stat");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // utime and stime, in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    return threadCpuMs();
   } catch {
     return null;
   }
@@ -39,7 +37,7 @@ export type BudgetSpent = "wall_clock" | "cpu";
 export class RunBudget {
   readonly deadline: number;
   readonly cpuBudgetMs: number;
-  readonly #cpuAtStart = threadCpuMs();
+  readonly #cpuAtStart = ownCpuMs();
   #steps = 0;
 
   /** `wallMs`: the run's own limit, within what is left of the isolate's wall clock. */
@@ -57,7 +55,7 @@ export class RunBudget {
 
   /** CPU spent since the run started: measured, else estimated from its steps. */
   cpuMs(): number {
-    const now = this.#cpuAtStart === null ? null : threadCpuMs();
+    const now = this.#cpuAtStart === null ? null : ownCpuMs();
     return now === null ? this.#steps * estimatedStepCpuMs : now - this.#cpuAtStart!;
   }
 
