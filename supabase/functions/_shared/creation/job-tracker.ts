@@ -1,7 +1,7 @@
 // The worker's side of a creation job's lease. Every write goes through a SQL function fenced on
 // the claim token; when another worker has taken the job over (our lease expired), the database
 // answers ADR02 and this module throws LeaseLost, which ends the worker's run without a write.
-import { db, DbErrorCode, type EntityType, type Json, sqlState } from "../platform/db.ts";
+import { db, DbErrorCode, type EntityType, type Json, type Sql, sqlState } from "../platform/db.ts";
 
 import type { JobStatus, SlotStatus } from "./job-states.ts";
 
@@ -58,6 +58,10 @@ export async function nextJobDueAt(): Promise<Date | null> {
   return due_at;
 }
 
+/** A Slot's columns, of entity_creation_slots or of a function returning its rows. */
+const slotColumns = (sql: Sql) =>
+  sql`id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status, may_have_copies`;
+
 /** A job's lease, held by one worker (its claim token). */
 export class JobLease {
   private constructor(readonly job: CreationJob, readonly worker: string) {}
@@ -85,10 +89,9 @@ export class JobLease {
   }
 
   async slots(): Promise<Slot[]> {
-    return await db()<Slot[]>`
-      select id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status,
-             may_have_copies
-      from public.entity_creation_slots where job_id = ${this.job.id}
+    const sql = db();
+    return await sql<Slot[]>`
+      select ${slotColumns(sql)} from public.entity_creation_slots where job_id = ${this.job.id}
       order by array_position(array['campaign', 'ad_set', 'ad'], entity_type), slot_number`;
   }
 
@@ -145,9 +148,9 @@ export class JobLease {
   ): Promise<Slot[]> {
     const sql = db();
     return await this.fenced(sql<Slot[]>`
-      select id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status,
-             may_have_copies
-      from public.record_slot_outcomes_and_begin_next(${this.job.id}, ${this.worker},
+      select ${
+      slotColumns(sql)
+    } from public.record_slot_outcomes_and_begin_next(${this.job.id}, ${this.worker},
         ${sql.json(outcomes)}, ${nextSlotIds}, ${leaseSeconds})`);
   }
 
