@@ -186,6 +186,18 @@ export function cronSecret(): string | undefined {
   return secret;
 }
 
+/**
+ * A duration in seconds from the environment, 0 or more and of the kind `valid` accepts (whole or
+ * finite); `fallback` when unset or empty.
+ */
+function seconds(name: string, fallback: number, valid: (value: number) => boolean): number {
+  const value = Deno.env.get(name);
+  if (value === undefined || value === "") return fallback;
+  const parsed = Number(value);
+  if (!valid(parsed) || parsed < 0) throw new ConfigError(name, "malformed");
+  return parsed;
+}
+
 /** The default of ATTRIBUTION_TAIL_READ_EVERY_SECONDS: four re-reads a day at most. */
 export const defaultAttributionTailReadEverySeconds = 6 * 3600;
 
@@ -194,13 +206,11 @@ export const defaultAttributionTailReadEverySeconds = 6 * 3600;
  * (ATTRIBUTION_TAIL_READ_EVERY_SECONDS; 0 re-reads on every sync).
  */
 export function attributionTailReadEverySeconds(): number {
-  const value = Deno.env.get("ATTRIBUTION_TAIL_READ_EVERY_SECONDS");
-  if (value === undefined || value === "") return defaultAttributionTailReadEverySeconds;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 0) {
-    throw new ConfigError("ATTRIBUTION_TAIL_READ_EVERY_SECONDS", "malformed");
-  }
-  return seconds;
+  return seconds(
+    "ATTRIBUTION_TAIL_READ_EVERY_SECONDS",
+    defaultAttributionTailReadEverySeconds,
+    Number.isInteger,
+  );
 }
 
 /** The default of INSIGHTS_REPORT_WAIT_SECONDS. */
@@ -211,13 +221,7 @@ export const defaultInsightsReportWaitSeconds = 20;
  * (INSIGHTS_REPORT_WAIT_SECONDS): well inside the edge function's wall-clock limit.
  */
 export function insightsReportWaitSeconds(): number {
-  const value = Deno.env.get("INSIGHTS_REPORT_WAIT_SECONDS");
-  if (value === undefined || value === "") return defaultInsightsReportWaitSeconds;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    throw new ConfigError("INSIGHTS_REPORT_WAIT_SECONDS", "malformed");
-  }
-  return seconds;
+  return seconds("INSIGHTS_REPORT_WAIT_SECONDS", defaultInsightsReportWaitSeconds, Number.isFinite);
 }
 
 /**
