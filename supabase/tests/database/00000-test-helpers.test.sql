@@ -179,6 +179,24 @@ $$;
 comment on function tests.affected_rows(text) is
   'Runs an insert/update/delete as the current role and returns how many rows it affected (RLS: 0 when refused).';
 
+create or replace function tests.cron_command(job text) returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  found_command text;
+begin
+  -- pg_cron lives in one database of a cluster: elsewhere its schema is missing.
+  if to_regclass('cron.job') is null then
+    return null;
+  end if;
+  execute 'select command from cron.job where jobname = $1' into found_command using job;
+  return found_command;
+end;
+$$;
+comment on function tests.cron_command(text) is
+  'The command pg_cron runs for the named job; null when there is no such job or no pg_cron here.';
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;
 
 begin;

@@ -19,18 +19,6 @@ begin
 end;
 $$;
 
-create function pg_temp.cron_command(job text) returns text language plpgsql as $$
-declare
-  found_command text;
-begin
-  if to_regclass('cron.job') is null then
-    return null;
-  end if;
-  execute 'select command from cron.job where jobname = $1' into found_command using job;
-  return found_command;
-end;
-$$;
-
 select is(
   public.schedule_adrail_jobs(),
   case when to_regnamespace('cron') is null then '{}'::text[]
@@ -38,12 +26,12 @@ select is(
                   'adrail-webhook-deliverer', 'adrail-housekeeping'] end,
   'with pg_cron and pg_net, the worker, the safety net, the syncs and the deliverer are scheduled');
 select is(
-  pg_temp.cron_command('adrail-creation-worker'),
+  tests.cron_command('adrail-creation-worker'),
   case when to_regnamespace('cron') is null then null
        else $$ select private.call_function('creation-worker') $$ end,
   'the worker job calls the creation-worker function');
 select is(
-  pg_temp.cron_command('adrail-ads-sync'),
+  tests.cron_command('adrail-ads-sync'),
   case when to_regnamespace('cron') is null then null
        else $$ select private.start_due_ads_syncs() $$ end,
   'the sync job starts the due accounts'' syncs (they call facebook-ads-sync)');

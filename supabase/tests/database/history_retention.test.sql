@@ -95,19 +95,10 @@ $$;
 select is(pg_temp.cron_runs_after_pruning(), array['adrail-worker recent', 'other old'],
   'adrail''s run log rows older than 7 days go; recent ones and other jobs'' rows stay');
 
-create function pg_temp.housekeeping_command() returns text language plpgsql as $$
-declare
-  found_command text;
-begin
-  if to_regclass('cron.job') is null then
-    return $job$ select private.prune_adrail_history() $job$;
-  end if;
-  execute $sql$ select command from cron.job where jobname = 'adrail-housekeeping' $sql$
-    into found_command;
-  return found_command;
-end;
-$$;
-select is(pg_temp.housekeeping_command(), $$ select private.prune_adrail_history() $$,
+select is(
+  tests.cron_command('adrail-housekeeping'),
+  case when to_regnamespace('cron') is null then null
+       else $$ select private.prune_adrail_history() $$ end,
   'pg_cron prunes daily');
 
 select * from finish();
