@@ -131,6 +131,7 @@ export function runOperation(
       envelope: false,
     }, item);
     entry.faults.push(...decision.fired);
+    entry.delayedMs += decision.delayMs;
     return withFaults(sim, account, decision, (allowed) =>
       answering(sim, account, () => ({
         status: 200,

@@ -28,6 +28,8 @@ export interface RequestLogEntry {
   faults: FiredFault[];
   /** Answered with a rate-limit error because a throttle window was open. */
   throttled: boolean;
+  /** Waited in injected delays (delayMs faults), on top of the simulated latency. */
+  delayedMs: number;
 }
 
 export class RequestLog {
@@ -47,6 +49,7 @@ export class RequestLog {
       items: [],
       faults: [],
       throttled: false,
+      delayedMs: 0,
     };
     this.#entries.push(entry);
     return entry;

@@ -97,6 +97,17 @@ Deno.test("latency is added to Graph answers", () =>
     assert.ok(performance.now() - t0 >= 95);
   }, { latencyMs: 100 }));
 
+Deno.test("an injected delay comes on top of the latency, which counts from arrival", () =>
+  withSim(async (h) => {
+    await h.account();
+    await h.faults([{ method: "GET", times: 1, effect: { delayMs: 200 } }]);
+    const t0 = performance.now();
+    await h.graph("GET", "act_1");
+    assert.ok(performance.now() - t0 >= 295, "latency 100 ms plus a delay of 200 ms");
+    const [logged] = (await h.control("GET", "requests")).requests;
+    assert.equal(logged.delayedMs, 200);
+  }, { latencyMs: 100 }));
+
 Deno.test("simulators in one process are independent", () =>
   withSim((a) =>
     withSim(async (b) => {

@@ -37,7 +37,9 @@ insert into smt_slot_legal values
   (1, 'pending', 'creating'), (2, 'pending', 'rolled_back'),
   (3, 'creating', 'created'), (4, 'creating', 'failed'), (5, 'creating', 'rolled_back'),
   (6, 'created', 'failed'), (7, 'created', 'rolled_back'),
-  (8, 'failed', 'creating'), (9, 'failed', 'rolled_back');
+  (8, 'failed', 'creating'), (9, 'failed', 'rolled_back'),
+  -- an intent committed for a batch that was never sent, withdrawn
+  (10, 'creating', 'pending');
 
 -- How to reach each status from 'pending' along legal steps.
 create temp table smt_job_path (status text, path text[]) on commit drop;

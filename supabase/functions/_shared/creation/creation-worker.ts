@@ -115,9 +115,18 @@ async function runLanes(
   options: WorkerOptions,
 ): Promise<JobRunReport[]> {
   const leaseSeconds = options.leaseSeconds ?? 60;
+  const maxLanes = options.concurrency ?? defaultConcurrency();
   const reports: JobRunReport[] = [];
   /** Lanes claiming or working a job (counted from the claim on, so no lane ends in a race). */
   let busy = 0;
+  const lanes: Promise<void>[] = [];
+  let failure: { error: unknown } | undefined;
+  // A lane opens once the lanes before it all have a job: a run with one job due does not open
+  // (and connect) lanes that would find nothing.
+  const openLane = () => {
+    if (lanes.length >= maxLanes) return;
+    lanes.push(lane().catch((error) => void (failure ??= { error })));
+  };
   const lane = async () => {
     while (slot.held && !budget.spent()) {
       busy++;
@@ -125,6 +134,7 @@ async function runLanes(
       try {
         budget.step();
         lease = await JobLease.claimNext(leaseSeconds);
+        if (lease && busy === lanes.length) openLane();
         if (lease) reports.push(await runJob(lease, budget, leaseSeconds));
       } finally {
         busy--;
@@ -140,7 +150,10 @@ async function runLanes(
       await sleep(idlePollMs);
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? defaultConcurrency() }, lane));
+  openLane();
+  // Lanes open while earlier ones run, so the list grows as it is awaited.
+  for (let i = 0; i < lanes.length; i++) await lanes[i];
+  if (failure) throw failure.error;
   return reports;
 }
 

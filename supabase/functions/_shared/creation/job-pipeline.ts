@@ -1,7 +1,8 @@
 // One creation job's run, as a short pipeline of named steps, each returning one result:
 //   - plan (plan.ts): resolve unknown outcomes first, else create the next ad set with its ads in
-//     one batch (intent committed before the call), else verify; after a clean batch, its outcomes
-//     and the next batch's intent are committed in one call;
+//     one batch (intent committed before the call), else verify; while a batch is on the wire,
+//     one call records the clean batch before it and commits the next one's intent, so that
+//     batches leave back to back (a next batch left unsent has its intent withdrawn);
 //   - resolve unknowns: a slot left `creating` is looked up on Meta by its deterministic name and
 //     adopted when found, never created blindly (meta-inventory.ts);
 //   - verify: everything read back through the campaign and its edges in one batch; what Meta
@@ -23,7 +24,7 @@ import {
   type JobStatus,
   runnableJobStatuses,
 } from "./job-states.ts";
-import { creationBatch, nextCreationStep, parentFailedInBatch } from "./plan.ts";
+import { creationBatch, followingUnit, nextCreationStep, parentFailedInBatch } from "./plan.ts";
 import {
   isOnMeta,
   type JobInventory,
@@ -66,8 +67,11 @@ export class JobPipeline {
   private readonly act: string;
   /** Transient failures of the rollback in this run: a few are retried soon, then it blocks. */
   private transientRollbackFailures = 0;
-  /** The next batch, its intent committed with the last one's outcomes: to be sent next. */
-  private prepared: { unit: Slot[]; slots: Slot[] } | undefined;
+  /**
+   * The next batch, its intent committed while the clean batch before it was on the wire, whose
+   * outcomes (`unrecorded`) are written while this one is: to be sent next.
+   */
+  private prepared: { unit: Slot[]; slots: Slot[]; unrecorded: SlotOutcome[] } | undefined;
 
   constructor(
     private readonly lease: JobLease,
@@ -93,14 +97,10 @@ export class JobPipeline {
         reason: "the job's stored request is not a valid launch request",
       }, { class: "PERMANENT", message: "invalid stored request" });
     }
-    if (this.job.status === "pending") await this.lease.transition("verifying");
-    if (this.job.status === "verifying") {
-      // Pre-creation verification ran before the job existed; a dry run stops there.
-      await this.lease.transition(this.job.dry_run ? "completed" : "in_progress");
-    }
+    // Pre-creation verification ran before the job existed; a dry run stops there.
+    if (["pending", "verifying"].includes(this.job.status)) await this.lease.start();
     while (runnableJobStatuses.includes(this.job.status)) {
-      // A prepared batch's call extended the lease.
-      if (!this.prepared) await this.lease.extend(this.leaseSeconds);
+      await this.lease.keepAlive(this.leaseSeconds);
       this.budget.step();
       const result = this.job.status === "in_progress"
         ? await this.createStep()
@@ -108,7 +108,7 @@ export class JobPipeline {
       if (result.kind === "released") return this.report(result.at);
       if (result.kind === "settled") break;
       // Checked after a step, so that every claim moves its job on. A prepared batch is sent
-      // whatever the budget: its intent is committed, and unsent it would cost a look on Meta.
+      // whatever the budget: its intent is committed, and the outcomes before it ride on its call.
       if (!this.prepared && this.budget.spent()) return await this.release(new Date());
     }
     // Waiting for a person (awaiting_confirmation): give the job back, so that their answer
@@ -131,7 +131,7 @@ export class JobPipeline {
   private async createStep(): Promise<StepResult> {
     const prepared = this.prepared;
     this.prepared = undefined;
-    if (prepared) return await this.create(prepared.unit, prepared.slots);
+    if (prepared) return await this.create(prepared.unit, prepared.slots, prepared.unrecorded);
     const slots = await this.lease.slots();
     const step = nextCreationStep(slots);
     if (step.kind === "create") {
@@ -147,11 +147,41 @@ export class JobPipeline {
     return await this.verify(slots, inventory.data);
   }
 
-  /** One batch, the unit's slots committed `creating` already; their outcomes recorded after. */
-  private async create(unit: Slot[], slots: Slot[]): Promise<StepResult> {
+  /**
+   * One batch, the unit's slots committed `creating` already; their outcomes recorded after.
+   * While it is on the wire, one call records the outcomes of the clean batch before it
+   * (`unrecorded`), extends the lease and commits the following batch's intent (when the run's
+   * budget allows one more), so that the following batch leaves as soon as this one is answered.
+   */
+  private async create(
+    unit: Slot[],
+    slots: Slot[],
+    unrecorded: SlotOutcome[] = [],
+  ): Promise<StepResult> {
     // run() rolled back a job without a valid request before any create step.
     const request = this.request!;
-    const result = await this.graph.batch(creationBatch(unit, slots, request, this.act));
+    const following = this.budget.spent() ? [] : followingUnit(slots, unit);
+    const [answered, written] = await Promise.allSettled([
+      this.graph.batch(creationBatch(unit, slots, request, this.act)),
+      unrecorded.length > 0 || following.length > 0
+        ? this.lease.recordOutcomesAndBegin(
+          unrecorded,
+          following.map((s) => s.id),
+          this.leaseSeconds,
+        )
+        : Promise.resolve([]),
+    ]);
+    // A lost lease (or a failed write) ends the run: the slots left creating are looked up on
+    // Meta by whoever claims the job next.
+    if (written.status === "rejected") throw written.reason;
+    if (answered.status === "rejected") throw answered.reason;
+    const result = answered.value;
+    const outcomes = result.ok ? this.outcomesOf(unit, result.data) : undefined;
+    if (outcomes && outcomes.failures.length === 0) {
+      return await this.prepareFollowing(slots, outcomes.outcomes, following, written.value);
+    }
+    // The following batch was never sent: its slots are pending again, not in doubt.
+    if (following.length > 0) await this.lease.withdrawCreations(following.map((s) => s.id));
     if (!result.ok) {
       // The whole request failed. Only a lost answer may have created anything.
       const unknown = result.error.class === "UNKNOWN_OUTCOME";
@@ -162,11 +192,33 @@ export class JobPipeline {
       })));
       return await this.onCreationFailure(result.error);
     }
-    const failedSlots = new Set(unit.filter((_, i) => !result.data[i].ok));
+    const { failures } = outcomes!;
+    await this.lease.recordOutcomes(outcomes!.outcomes);
+    // The gravest failure decides: a refusal beats a throttle beats a lost answer or a transient one.
+    const rank = { PERMANENT: 0, RATE_LIMIT: 1, UNKNOWN_OUTCOME: 2, TEMPORARY: 3 };
+    const [gravest] = failures.sort((a, b) => rank[a.class] - rank[b.class]);
+    if (gravest.class === "PERMANENT") {
+      // Meta refusing a child can mean its parent was a silent failure (an id came back, nothing
+      // was kept): then it is that silent failure to retry, not a refusal to roll back on.
+      const now = await this.lease.slots();
+      const inventory = await readJobInventory(this.graph, this.act, now);
+      if (!inventory.ok) return await this.onCreationFailure(inventory.error);
+      const silent = await this.recordReadBack(now, inventory.data);
+      if (silent) return await this.onCreationFailure(silent);
+    }
+    return await this.onCreationFailure(gravest);
+  }
+
+  /** Each item's outcome for its slot, and the failures among them that the policy weighs. */
+  private outcomesOf(
+    unit: Slot[],
+    answers: GraphResult<unknown>[],
+  ): { outcomes: SlotOutcome[]; failures: GraphError[] } {
+    const failedSlots = new Set(unit.filter((_, i) => !answers[i].ok));
     const outcomes: SlotOutcome[] = [];
     const failures: GraphError[] = [];
     for (const [i, slot] of unit.entries()) {
-      const answer = result.data[i];
+      const answer = answers[i];
       if (answer.ok) {
         // The id comes from Meta's answer to this very item.
         const id = (answer.data as { id?: unknown } | undefined)?.id;
@@ -194,51 +246,33 @@ export class JobPipeline {
         failures.push(answer.error);
       }
     }
-    if (failures.length === 0) return await this.recordAndPrepareNext(slots, outcomes);
-    await this.lease.recordOutcomes(outcomes);
-    // The gravest failure decides: a refusal beats a throttle beats a lost answer or a transient one.
-    const rank = { PERMANENT: 0, RATE_LIMIT: 1, UNKNOWN_OUTCOME: 2, TEMPORARY: 3 };
-    const [gravest] = failures.sort((a, b) => rank[a.class] - rank[b.class]);
-    if (gravest.class === "PERMANENT") {
-      // Meta refusing a child can mean its parent was a silent failure (an id came back, nothing
-      // was kept): then it is that silent failure to retry, not a refusal to roll back on.
-      const now = await this.lease.slots();
-      const inventory = await readJobInventory(this.graph, this.act, now);
-      if (!inventory.ok) return await this.onCreationFailure(inventory.error);
-      const silent = await this.recordReadBack(now, inventory.data);
-      if (silent) return await this.onCreationFailure(silent);
-    }
-    return await this.onCreationFailure(gravest);
+    return { outcomes, failures };
   }
 
   /**
-   * A clean batch (every item created): its outcomes, the lease's heartbeat and, when another
-   * batch follows and the run's budget allows it, that batch's intent, in one call. The next
-   * batch is planned from the slots as that call leaves them; it is sent only once the call has
-   * returned, so its intent is durable first.
+   * A clean batch: the following batch, its intent committed, is sent next, and these outcomes
+   * are written while it is on the wire. Without one (the last batch, or the budget spent), the
+   * outcomes are written now.
    */
-  private async recordAndPrepareNext(slots: Slot[], outcomes: SlotOutcome[]): Promise<StepResult> {
-    const created = new Map(
-      outcomes.flatMap((o) => o.status === "created" ? [[o.slot_id, o.facebook_id] as const] : []),
-    );
-    const after = slots.map((s) => {
-      const id = created.get(s.id);
-      return id ? { ...s, status: "created" as const, facebook_id: id } : s;
-    });
-    const step = nextCreationStep(after);
-    if (step.kind !== "create" || this.budget.spent()) {
+  private async prepareFollowing(
+    slots: Slot[],
+    outcomes: SlotOutcome[],
+    following: Slot[],
+    written: Slot[],
+  ): Promise<StepResult> {
+    if (following.length === 0) {
       await this.lease.recordOutcomes(outcomes);
       return next;
     }
-    const written = new Map(
-      (await this.lease.recordOutcomesAndBegin(
-        outcomes,
-        step.unit.map((s) => s.id),
-        this.leaseSeconds,
-      )).map((s) => [s.id, s]),
+    const created = new Map(
+      outcomes.flatMap((o) => o.status === "created" ? [[o.slot_id, o.facebook_id] as const] : []),
     );
-    const now = (s: Slot) => written.get(s.id) ?? s;
-    this.prepared = { unit: step.unit.map(now), slots: after.map(now) };
+    const byId = new Map(written.map((s) => [s.id, s]));
+    const now = (s: Slot): Slot => {
+      const id = created.get(s.id);
+      return id ? { ...s, status: "created", facebook_id: id } : byId.get(s.id) ?? s;
+    };
+    this.prepared = { unit: following.map(now), slots: slots.map(now), unrecorded: outcomes };
     return next;
   }
 

@@ -62,8 +62,14 @@ export async function nextJobDueAt(): Promise<Date | null> {
 const slotColumns = (sql: Sql) =>
   sql`id::int, slot_number, entity_type, parent_slot_number, entity_name, facebook_id, status, may_have_copies`;
 
+/** A lease renewed (claimed or extended) this recently is not extended again. */
+const renewalIntervalMs = 1_000;
+
 /** A job's lease, held by one worker (its claim token). */
 export class JobLease {
+  /** When the lease was last claimed or extended (performance.now()). */
+  private renewedAt = performance.now();
+
   private constructor(readonly job: CreationJob, readonly worker: string) {}
 
   /** The next due job, claimed, or null. */
@@ -99,6 +105,19 @@ export class JobLease {
     await this.fenced(
       db()`select public.extend_campaign_creation_job_lease(${this.job.id}, ${this.worker}, ${leaseSeconds})`,
     );
+    this.renewedAt = performance.now();
+  }
+
+  /** The heartbeat before a step: extends the lease unless it was renewed just now. */
+  async keepAlive(leaseSeconds: number): Promise<void> {
+    if (performance.now() - this.renewedAt >= renewalIntervalMs) await this.extend(leaseSeconds);
+  }
+
+  /** A claimed job that has not started goes on to in_progress (completed for a dry run). */
+  async start(): Promise<void> {
+    const [job] = await this.fenced(db()<{ status: JobStatus }[]>`
+      select status from public.start_campaign_creation_job(${this.job.id}, ${this.worker})`);
+    this.job.status = job.status;
   }
 
   async transition(to: JobStatus, error?: string): Promise<void> {
@@ -127,6 +146,13 @@ export class JobLease {
     );
   }
 
+  /** Intents committed for a batch that was never sent: those slots are pending again. */
+  async withdrawCreations(slotIds: number[]): Promise<void> {
+    await this.fenced(
+      db()`select public.withdraw_slot_creations(${this.job.id}, ${this.worker}, ${slotIds})`,
+    );
+  }
+
   async recordOutcomes(outcomes: SlotOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
     const sql = db();
@@ -138,8 +164,8 @@ export class JobLease {
   }
 
   /**
-   * A clean batch's outcomes, the lease extended and the next batch's intent, in one transaction;
-   * returns the slots it wrote, as they now are.
+   * A clean batch's outcomes, the lease extended and the next batch's intent, in one transaction
+   * (sent while the batch between them is on the wire); returns the slots it wrote, as they now are.
    */
   async recordOutcomesAndBegin(
     outcomes: SlotOutcome[],
@@ -147,11 +173,13 @@ export class JobLease {
     leaseSeconds: number,
   ): Promise<Slot[]> {
     const sql = db();
-    return await this.fenced(sql<Slot[]>`
+    const written = await this.fenced(sql<Slot[]>`
       select ${
       slotColumns(sql)
     } from public.record_slot_outcomes_and_begin_next(${this.job.id}, ${this.worker},
         ${sql.json(outcomes)}, ${nextSlotIds}, ${leaseSeconds})`);
+    this.renewedAt = performance.now();
+    return written;
   }
 
   async recordVerification(present: number[], missing: number[]): Promise<void> {

@@ -33,6 +33,19 @@ export function nextCreationStep(slots: Slot[]): CreationStep {
 }
 
 /**
+ * The unit to commit while `unit` is on the wire: the next one, planned as if `unit` comes back
+ * created. Only slots never tried (pending): an intent left unsent is withdrawn, and only a
+ * first one can be (public.withdraw_slot_creations).
+ */
+export function followingUnit(slots: Slot[], unit: Slot[]): Slot[] {
+  const sent = new Set(unit.map((s) => s.id));
+  const step = nextCreationStep(
+    slots.map((s) => sent.has(s.id) ? { ...s, status: "created" as const } : s),
+  );
+  return step.kind === "create" && step.unit.every((s) => s.status === "pending") ? step.unit : [];
+}
+
+/**
  * The batch that creates `unit`: each slot's object under its deterministic name, parents in the
  * same batch referenced by `{result=...}`, the others by the id Meta gave them.
  */

@@ -19,27 +19,50 @@ export function usageMoved(last: MetaUsage, next: MetaUsage): boolean {
   });
 }
 
+/**
+ * A reading to store is written this long after it came, the latest one by then: its write does
+ * not compete for a connection with the request that read it (the next statement of a launch
+ * or a worker's step would otherwise open a new one).
+ */
+export const usageWriteDelayMs = 250;
+
 /** The last reading stored per ad account by this function instance. */
 const lastStored = new Map<string, { usage: MetaUsage; at: number }>();
+/** Readings waiting for their write, per ad account. */
+const waiting = new Map<string, MetaUsage>();
 
 /**
  * A callback for the Graph client of ad account `adAccountId`: stores a reading when it moved by
  * usageChangePoints or usageRecordIntervalMs has passed since the last one this instance stored.
- * The write runs beside the Graph call; a failure is logged and never fails the call.
+ * The write runs beside the Graph calls, usageWriteDelayMs later; a failure is logged and never
+ * fails a call.
  */
 export function usageRecorder(adAccountId: string): (usage: MetaUsage) => void {
   return (usage) => {
+    if (waiting.has(adAccountId)) {
+      waiting.set(adAccountId, usage);
+      return;
+    }
     const now = Date.now();
     const last = lastStored.get(adAccountId);
     if (last && now - last.at < usageRecordIntervalMs && !usageMoved(last.usage, usage)) return;
-    lastStored.set(adAccountId, { usage, at: now });
-    db()`select public.record_meta_usage(
-      ${adAccountId}, ${usage.appPct}, ${usage.accountPct}, ${usage.businessPct})`
-      .catch((error: unknown) => {
-        log.warn("meta usage not recorded", {
-          adAccountId,
-          error: error instanceof Error ? error.message : String(error),
-        });
-      });
+    waiting.set(adAccountId, usage);
+    setTimeout(() => {
+      const latest = waiting.get(adAccountId)!;
+      waiting.delete(adAccountId);
+      lastStored.set(adAccountId, { usage: latest, at: Date.now() });
+      store(adAccountId, latest);
+    }, usageWriteDelayMs);
   };
+}
+
+function store(adAccountId: string, usage: MetaUsage): void {
+  db()`select public.record_meta_usage(
+    ${adAccountId}, ${usage.appPct}, ${usage.accountPct}, ${usage.businessPct})`
+    .catch((error: unknown) => {
+      log.warn("meta usage not recorded", {
+        adAccountId,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
 }
