@@ -112,7 +112,8 @@ const results: {
   growth?: GrowthPoint[];
   scale?: ScaleResult;
   sync?: SyncResult;
-  earlierSections?: { sections: string[]; date: string };
+  /** Sections kept from the file rather than run this time, each with when it was measured. */
+  earlierSections?: Partial<Record<"clean" | "growth" | "scale" | "sync", string>>;
   benchSeconds: number;
 } = {
   date: new Date().toISOString(),
@@ -137,8 +138,11 @@ if (Deno.env.get("BENCH_SECTIONS")) {
     const kept = (["clean", "growth", "scale", "sync"] as const).filter((key) =>
       earlier[key] && !sections.has(key === "growth" ? "clean" : key)
     );
-    for (const key of kept) (results as Record<string, unknown>)[key] = earlier[key];
-    if (kept.length > 0) results.earlierSections = { sections: kept, date: earlier.date };
+    for (const key of kept) {
+      (results as Record<string, unknown>)[key] = earlier[key];
+      // A section kept before keeps the date it was measured, not that of the file's last run.
+      (results.earlierSections ??= {})[key] = earlier.earlierSections?.[key] ?? earlier.date;
+    }
   } catch {
     // no earlier results
   }
@@ -242,6 +246,15 @@ if (sc) {
     "p95 < 100 ms",
     sc.createLatencyMs.p95 < 100,
   );
+  if (sc.whileAnswering) {
+    const w = sc.whileAnswering;
+    row(
+      `  CPU while answering them (all processes)`,
+      `${(w.busyShare * 100).toFixed(0)} % of ${w.cores} cores for ${
+        (w.wallMs / 1000).toFixed(1)
+      } s: ${ms(w.cpuMsPerLaunch)} per launch`,
+    );
+  }
   row(
     `  database per launch: transactions, rows written, rows read`,
     `${n(sc.database.transactionsPerLaunch)}, ${n(sc.database.rowsWrittenPerLaunch)}, ${

@@ -44,6 +44,13 @@ export type ScaleResult = {
   /** Submissions answered 429 or 5xx (Retry-After honoured) and sent again, same Idempotency-Key. */
   submitRetries: number;
   /**
+   * The machine while the launches were being answered (first submission to last answer), all
+   * processes (gateway, isolates and the worker runs they start, Postgres, the simulator, this
+   * client): the share of its cores busy, and CPU time per launch. With the cores saturated the
+   * answers queue for CPU: the last cannot come before launches × cpuMsPerLaunch / cores.
+   */
+  whileAnswering: { wallMs: number; cores: number; busyShare: number; cpuMsPerLaunch: number };
+  /**
    * pg_stat_database deltas over the run, the whole database (functions, pg_cron, the pg_net
    * relay), net of the idle background measured just before and of the bench's own polling:
    * transactions (xact_commit + xact_rollback: one per autocommit statement or per
@@ -58,6 +65,16 @@ export type ScaleResult = {
   /** CPU time of each invocation (a launch with its background worker run; a cron worker run). */
   cpuMs: { invocations: number; p50: number; p95: number; max: number; endedByLimit: number };
 };
+
+/** Machine-wide CPU time from /proc/stat, in ms summed over the cores: busy and in all. */
+function machineCpuMs(): { busy: number; total: number } {
+  const jiffies = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = jiffies;
+  const busy = user + nice + system + irq + softirq + steal;
+  // USER_HZ is 100 on Linux: a jiffy is 10 ms.
+  return { busy: busy * 10, total: (busy + idle + iowait) * 10 };
+}
 
 type Counters = { at: number; xacts: number; written: number; read: number };
 
@@ -171,6 +188,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const firstRequest = await bench.graphRequests();
   const invocationsBefore = bench.stack.functions.invocations().length;
   const submitted = performance.now();
+  const cpuAtSubmission = machineCpuMs();
   const runTag = crypto.randomUUID().slice(0, 8);
   const submissions = await Promise.all(
     Array.from(
@@ -185,6 +203,8 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
         ),
     ),
   );
+  const answeredAt = performance.now();
+  const cpuAtLastAnswer = machineCpuMs();
   const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
 
   // The polls' own reads, counted in each poll's transaction (the jobs table and its indexes),
@@ -276,6 +296,13 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
       requests: latencies.length,
     },
     submitRetries: attempts - submissions.length,
+    whileAnswering: {
+      wallMs: answeredAt - submitted,
+      cores: navigator.hardwareConcurrency,
+      busyShare: (cpuAtLastAnswer.busy - cpuAtSubmission.busy) /
+        (cpuAtLastAnswer.total - cpuAtSubmission.total),
+      cpuMsPerLaunch: (cpuAtLastAnswer.busy - cpuAtSubmission.busy) / options.launches,
+    },
     database: {
       transactionsPerLaunch: net("xacts", ownPolls),
       rowsWrittenPerLaunch: net("written"),

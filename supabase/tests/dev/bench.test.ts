@@ -30,6 +30,7 @@ Deno.test("the benchmark's quick mode prints its table and writes its results", 
       /^ {2}naive \/ adrail\s+2\.80x requests/,
       /^ {2}exact \(completed \/ rolled back \/ failed \/ unsettled \/ refused\)\s+\d+ \/ \d+ \/ 0 \/ 0 \/ 0; excess 0, missing 0, orphans 0\s+all exact\s+ok$/,
       /^ {2}POST \/campaign-create p50 \/ p95 \/ p99\s+\d+ ms \/ \d+ ms \/ \d+ ms/,
+      /^ {2}CPU while answering them \(all processes\)\s+\d+ % of \d+ cores for [\d.]+ s: \d+ ms per launch/,
       /^ {2}database per launch: transactions, rows written, rows read\s+[\d,]+, [\d,]+, [\d,]+/,
       /^ {2}CPU per invocation p50 \/ p95 \/ max \(\d+\)\s+\d+ ms/,
       /^ {2}sync time after the changes \(\d+ calls, \d+ resent\)\s+[\d.]+ s, 10 final syncs/,
@@ -60,6 +61,7 @@ Deno.test("the benchmark's quick mode prints its table and writes its results", 
   assert.equal(json.scale.exact, true);
   assert.ok(json.scale.cpuMs.invocations >= 12, "every launch's invocation measured");
   assert.ok(json.scale.database.transactionsPerLaunch > 0);
+  assert.ok(json.scale.whileAnswering.cpuMsPerLaunch > 0, "the machine worked to answer them");
   assert.equal(json.sync.entities, 104);
   assert.equal(json.sync.finalSyncs, 10, "every paused ad's final sync completed");
   assert.ok(json.sync.finalSyncRequests >= 1);
