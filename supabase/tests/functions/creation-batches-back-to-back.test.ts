@@ -25,11 +25,11 @@ testWithStack("creation batches back to back", async (t, stack) => {
     async () => {
       const act = (await stack.connectAdAccount(owner)).id;
       await stack.sim("/__sim/faults", {
-        rules: [{ path: `^/${act}/adsets$`, match: "as2%5D", times: 1, effect: { delayMs: 2000 } }],
+        rules: [{ path: `^/${act}/adsets$`, match: "as2%5D", times: 1, effect: { delayMs: 3000 } }],
       });
       const before = await requestsSoFar(stack);
       const jobId = await launched(stack, owner, launchBody(act, "Back to back", 3));
-      // The check batch, ad set 1's batch, then ad set 2's (held 2 s by the simulator), whose
+      // The check batch, ad set 1's batch, then ad set 2's (held 3 s by the simulator), whose
       // flight records ad set 1's batch and commits ad set 3's intent.
       const inFlight = await until("ad set 1's batch recorded", async () => {
         const slots = await slotStatuses(stack, jobId);
