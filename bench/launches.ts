@@ -11,7 +11,12 @@ export type CleanResult = {
   adSets: number;
   latencyMs: number;
   runs: number;
-  adrail: Measure & { floorMs: number; wallOverFloor: number };
+  adrail: Measure & {
+    floorMs: number;
+    wallOverFloor: number;
+    /** The lowest and highest wall/floor of the runs (the median can hide a run over the goal). */
+    wallOverFloorRange: [number, number];
+  };
   naive: Measure & { floorMs: number; wallOverFloor: number };
   /** Median over the runs of naive/adrail, each ratio from one run. */
   naiveOverAdrail: { requests: number; wall: number };
@@ -79,6 +84,11 @@ const withFloor = (m: Measure, latencyMs: number) => {
   return { ...m, floorMs, wallOverFloor: floorMs > 0 ? m.wallMs / floorMs : NaN };
 };
 
+const rangeOf = (values: number[]): [number, number] => [
+  Math.min(...values),
+  Math.max(...values),
+];
+
 const medianMeasure = (ms: Measure[]): Measure => ({
   requests: median(ms.map((m) => m.requests)),
   wallMs: median(ms.map((m) => m.wallMs)),
@@ -111,7 +121,12 @@ export async function cleanLaunch(
       adSets: options.adSets,
       latencyMs: options.latencyMs,
       runs: options.runs,
-      adrail: withFloor(medianMeasure(adrailRuns), options.latencyMs),
+      adrail: {
+        ...withFloor(medianMeasure(adrailRuns), options.latencyMs),
+        wallOverFloorRange: rangeOf(
+          adrailRuns.map((m) => withFloor(m, options.latencyMs).wallOverFloor),
+        ),
+      },
       naive: withFloor(medianMeasure(naiveRuns), options.latencyMs),
       naiveOverAdrail: {
         requests: median(ratios.map((r) => r.requests)),

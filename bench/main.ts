@@ -210,7 +210,11 @@ if (c) {
   );
   row(
     `  wall (floor ${s(c.adrail.floorMs)})`,
-    `${s(c.adrail.wallMs)} = ${x(c.adrail.wallOverFloor)} floor`,
+    `${s(c.adrail.wallMs)} = ${x(c.adrail.wallOverFloor)} floor${
+      c.adrail.wallOverFloorRange
+        ? ` (runs ${c.adrail.wallOverFloorRange.map(x).join(" to ")})`
+        : ""
+    }`,
     "<= 1.10x",
     c.adrail.wallOverFloor <= 1.1,
   );
