@@ -112,6 +112,8 @@ async function startTestStack(
   }
   const sql = postgres(databaseUrl(), { max: 2, onnotice: () => {} });
   const { anonKey } = await localKeys();
+  /** The users this stack made: removed at close, with everything theirs (on delete cascade). */
+  const users: string[] = [];
 
   const stack: TestStack = {
     sql,
@@ -121,6 +123,7 @@ async function startTestStack(
       const [user] = await sql<{ id: string }[]>`
         insert into auth.users (id, email) values (gen_random_uuid(), gen_random_uuid() || '@test.adrail')
         returning id`;
+      users.push(user.id);
       return user.id;
     },
     async clientFor(userId) {
@@ -169,8 +172,17 @@ async function startTestStack(
       throw new Error(`job ${jobId} is still ${status} after ${options.timeoutMs ?? 60_000} ms`);
     },
     async close() {
-      await local.close();
-      await sql.end({ timeout: 5 });
+      try {
+        await local.close();
+        // What a file leaves behind would be the next file's in the same database: the safety
+        // net and pg_cron work on every account (a backlog of final syncs and attribution tails
+        // left by one file once ended another's safety-net run at the CPU limit).
+        await sql`delete from auth.users where id = any(${users})`.catch((error) =>
+          console.error(`test stack: its users were not removed: ${error.message}`)
+        );
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
     },
   };
   return stack;
