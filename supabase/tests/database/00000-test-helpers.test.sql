@@ -197,6 +197,17 @@ $$;
 comment on function tests.cron_command(text) is
   'The command pg_cron runs for the named job; null when there is no such job or no pg_cron here.';
 
+create or replace function tests.service_role_only(fn regprocedure) returns boolean
+language sql
+set search_path = ''
+as $$
+  select not has_function_privilege('authenticated', fn, 'execute')
+     and not has_function_privilege('anon', fn, 'execute')
+     and has_function_privilege('service_role', fn, 'execute')
+$$;
+comment on function tests.service_role_only(regprocedure) is
+  'Whether the service role may execute the function and neither anon nor authenticated may.';
+
 grant execute on all functions in schema tests to anon, authenticated, service_role;
 
 begin;

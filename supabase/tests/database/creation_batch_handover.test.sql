@@ -50,15 +50,9 @@ select ok(
   (select bool_and(creation_started_at is not null) from public.entity_creation_slots where id in (:s2, :a2)),
   'the intent is stamped with its start');
 
-select ok(
-  not has_function_privilege('authenticated', 'public.record_slot_outcomes_and_begin_next(bigint, text, jsonb, bigint[], integer)', 'execute')
-  and not has_function_privilege('anon', 'public.record_slot_outcomes_and_begin_next(bigint, text, jsonb, bigint[], integer)', 'execute')
-  and has_function_privilege('service_role', 'public.record_slot_outcomes_and_begin_next(bigint, text, jsonb, bigint[], integer)', 'execute'),
+select ok(tests.service_role_only('public.record_slot_outcomes_and_begin_next(bigint, text, jsonb, bigint[], integer)'),
   'record_slot_outcomes_and_begin_next is the service role''s alone');
-select ok(
-  not has_function_privilege('authenticated', 'public.start_creation_worker_run()', 'execute')
-  and not has_function_privilege('anon', 'public.start_creation_worker_run()', 'execute')
-  and has_function_privilege('service_role', 'public.start_creation_worker_run()', 'execute'),
+select ok(tests.service_role_only('public.start_creation_worker_run()'),
   'start_creation_worker_run is the service role''s alone');
 
 select * from finish();

@@ -56,15 +56,9 @@ select results_eq(
     (%s, 'pending', true)) v order by 1 $$, :s1, :a1, :s2),
   'withdrawn slots are pending again, as if never begun');
 
-select ok(
-  not has_function_privilege('authenticated', 'public.withdraw_slot_creations(bigint, text, bigint[])', 'execute')
-  and not has_function_privilege('anon', 'public.withdraw_slot_creations(bigint, text, bigint[])', 'execute')
-  and has_function_privilege('service_role', 'public.withdraw_slot_creations(bigint, text, bigint[])', 'execute'),
+select ok(tests.service_role_only('public.withdraw_slot_creations(bigint, text, bigint[])'),
   'withdraw_slot_creations is the service role''s alone');
-select ok(
-  not has_function_privilege('authenticated', 'public.start_campaign_creation_job(bigint, text)', 'execute')
-  and not has_function_privilege('anon', 'public.start_campaign_creation_job(bigint, text)', 'execute')
-  and has_function_privilege('service_role', 'public.start_campaign_creation_job(bigint, text)', 'execute'),
+select ok(tests.service_role_only('public.start_campaign_creation_job(bigint, text)'),
   'start_campaign_creation_job is the service role''s alone');
 
 select * from finish();
