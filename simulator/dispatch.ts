@@ -9,7 +9,7 @@ import type { FaultDecision } from "./faults.ts";
 import { type Operation, route } from "./graph-routes.ts";
 import { applyLegacyRules } from "./legacy.ts";
 import { listParam } from "./params.ts";
-import type { RequestLogEntry } from "./request-log.ts";
+import { logFaultDecision, type RequestLogEntry } from "./request-log.ts";
 import type { SimState } from "./state.ts";
 import type { Account } from "./store.ts";
 import { recordCall, throttle, throttleError, usageHeaders } from "./usage.ts";
@@ -130,8 +130,7 @@ export function runOperation(
       body: op.matchText,
       envelope: false,
     }, item);
-    entry.faults.push(...decision.fired);
-    entry.delayedMs += decision.delayMs;
+    logFaultDecision(entry, decision);
     return withFaults(sim, account, decision, (allowed) =>
       answering(sim, account, () => ({
         status: 200,

@@ -1,6 +1,6 @@
 /** What GET /__sim/requests reports: every Graph HTTP request, its batch items and fired faults. */
 
-import type { FiredFault } from "./faults.ts";
+import type { FaultDecision, FiredFault } from "./faults.ts";
 
 export interface ItemLog {
   index: number;
@@ -30,6 +30,12 @@ export interface RequestLogEntry {
   throttled: boolean;
   /** Waited in injected delays (delayMs faults), on top of the simulated latency. */
   delayedMs: number;
+}
+
+/** Logs a fault decision for the request (or one of its batch items): what fired, the delay. */
+export function logFaultDecision(entry: RequestLogEntry, decision: FaultDecision): void {
+  entry.faults.push(...decision.fired);
+  entry.delayedMs += decision.delayMs;
 }
 
 export class RequestLog {

@@ -15,7 +15,7 @@ import {
 } from "./dispatch.ts";
 import { makeOperation } from "./graph-routes.ts";
 import { readParams } from "./params.ts";
-import type { RequestLogEntry } from "./request-log.ts";
+import { logFaultDecision, type RequestLogEntry } from "./request-log.ts";
 import { SimState } from "./state.ts";
 import { usageHeaders } from "./usage.ts";
 
@@ -86,8 +86,7 @@ async function graphOutcome(
       body: bodyText,
       envelope: true,
     });
-    entry.faults.push(...decision.fired);
-    entry.delayedMs += decision.delayMs;
+    logFaultDecision(entry, decision);
     const outcome = await withFaults(
       sim,
       account,
