@@ -101,16 +101,13 @@ export class JobLease {
       order by array_position(array['campaign', 'ad_set', 'ad'], entity_type), slot_number`;
   }
 
-  async extend(leaseSeconds: number): Promise<void> {
+  /** The heartbeat before a step: extends the lease unless it was renewed just now. */
+  async keepAlive(leaseSeconds: number): Promise<void> {
+    if (performance.now() - this.renewedAt < renewalIntervalMs) return;
     await this.fenced(
       db()`select public.extend_campaign_creation_job_lease(${this.job.id}, ${this.worker}, ${leaseSeconds})`,
     );
     this.renewedAt = performance.now();
-  }
-
-  /** The heartbeat before a step: extends the lease unless it was renewed just now. */
-  async keepAlive(leaseSeconds: number): Promise<void> {
-    if (performance.now() - this.renewedAt >= renewalIntervalMs) await this.extend(leaseSeconds);
   }
 
   /** A claimed job that has not started goes on to in_progress (completed for a dry run). */
