@@ -6,15 +6,23 @@
 //     and expiry only, with the functions' own verification) → 401 with the gateway's own body,
 //     before the function's code runs;
 //   - requests run in workers (isolates) with `EdgeRuntime.waitUntil`: the answer goes out,
-//     background work goes on until it settles. Supabase's `per_worker` policy (the hosted one,
-//     and `supabase functions serve`'s since CLI 2.35): a function's idle worker serves its next
-//     request (a warm start), until it is retired at half the wall-clock limit or idle for
-//     EDGE_IDLE_TIMEOUT_MS; EDGE_POLICY=oneshot (or `[edge_runtime] policy`) boots one per request;
-//   - the wall-clock limit (150 s, EDGE_WALL_CLOCK_SECONDS up to 400) per worker, and the CPU limit
-//     (2 s, EDGE_CPU_LIMIT_MS) per request: `beforeunload` with the reason, then the worker ends;
-//   - at most EDGE_MAX_WORKERS (64) isolates alive at once; later requests wait their turn at the
-//     gateway (each isolate holds tens of MB: 500 at once would exhaust memory);
-//   - one JSON log line per invocation with its wall and CPU time and the isolate that served it.
+//     background work goes on until it settles;
+//   - the worker pool of Supabase's edge runtime (crates/base/src/worker/pool.rs) under its
+//     `per_worker` policy (the hosted one, and `supabase functions serve`'s since CLI 2.35): every
+//     request goes to a live worker of its function, busy or not, round robin among them, so one
+//     isolate serves many requests at once; a worker boots only when the function has none that
+//     takes requests, at most EDGE_MAX_PARALLELISM (the cores) at once; a request that finds none
+//     and no room waits for a request to end (one waiter per end) or a worker to retire, up to
+//     EDGE_REQUEST_WAIT_TIMEOUT_MS (10 s), then 503. EDGE_POLICY=oneshot (or `[edge_runtime]
+//     policy`) boots one per request;
+//   - the limits of its per_worker supervisor (strategy_per_worker.rs), with the CLI's values
+//     (templates/main.ts): CPU time accumulates per worker over all its requests; at the soft limit
+//     (1 s, EDGE_CPU_SOFT_LIMIT_MS) the worker retires (takes no new request, is dropped once idle),
+//     at the hard limit (2 s, EDGE_CPU_LIMIT_MS) it ends, and every request in it unanswered gets
+//     546; the wall clock (150 s, EDGE_WALL_CLOCK_SECONDS up to 400) retires it at half and ends it
+//     at the limit. `beforeunload` gets the reason first;
+//   - one JSON log line per invocation with its wall time, the isolate's CPU time while it was in
+//     flight and the isolate that served it; one per isolate at its end with its CPU time.
 // Each index.ts stays a plain Deno.serve(handler) that deploys unchanged.
 import { parse as parseToml } from "smol-toml";
 import { verifyProjectJwt } from "../supabase/functions/_shared/platform/auth.ts";
@@ -35,12 +43,6 @@ export type FunctionsServerOptions = {
   /** Folder of the functions and of the config.toml that configures them (tests use fixtures). */
   functionsDir?: URL;
   configToml?: URL;
-  wallClockMs?: number;
-  cpuLimitMs?: number;
-  policy?: EdgePolicy;
-  idleTimeoutMs?: number;
-  /** The most isolates alive at once (EDGE_MAX_WORKERS). */
-  maxWorkers?: number;
 };
 
 /** What the log says of one invocation (and the benchmark reads). */
@@ -49,30 +51,34 @@ export type InvocationRecord = {
   method: string;
   path: string;
   status: number;
-  /** ok | rejected by the gateway | ended by a limit. */
-  outcome: "ok" | "unauthorized" | "boot_error" | ShutdownReason;
+  /** ok | rejected by the gateway | no worker (failed to boot, or none in time) | ended by a limit. */
+  outcome: "ok" | "unauthorized" | "boot_error" | "no_worker" | ShutdownReason;
   wallMs: number;
+  /**
+   * The isolate's CPU time while the invocation was in flight, its background work included: with
+   * other requests in the same isolate at once, theirs too (the runtime counts per worker).
+   */
   cpuMs: number;
   /** The worker that served it (none when the gateway refused it). */
   isolate?: string;
-  /** Whether that worker had served a request before: a warm start. */
+  /** Whether that worker had taken a request before: a warm start. */
   warm?: boolean;
 };
 
 export type FunctionsServer = { url: string; port: number; close(): Promise<void> };
 
-/** Supabase's limits: 150 s wall clock (400 s on paid plans), 2 s of CPU per request. */
+/** Supabase's limits: 150 s wall clock (400 s on paid plans); CPU per worker, 1 s soft, 2 s hard. */
 const defaultWallClockMs = 150_000;
 const maxWallClockMs = 400_000;
-const defaultCpuLimitMs = 2_000;
-/** Isolates alive at once: each holds tens of MB, so 500 requests at once must not boot 500. */
-const defaultMaxWorkers = 64;
+const defaultCpuHardLimitMs = 2_000;
 /**
  * How long an idle worker waits for a request before it is dropped. Hosted keeps one until it is
  * retired (75 s); 30 s keeps a test's or the benchmark's bursts warm while a machine shared by
- * several stacks does not hold dozens of idle isolates (and their pools) for over a minute.
+ * several stacks does not hold idle isolates (and their pools) for over a minute.
  */
 const defaultIdleTimeoutMs = 30_000;
+/** The pool's request_wait_timeout_ms: how long a request waits for a worker. */
+const defaultRequestWaitTimeoutMs = 10_000;
 /** How long a worker has between `beforeunload` and its end. */
 const shutdownGraceMs = 500;
 const cpuPollMs = 50;
@@ -154,8 +160,13 @@ export type EdgePolicy = "per_worker" | "oneshot";
 type EdgeSettings = {
   policy: EdgePolicy;
   wallClockMs: number;
-  cpuLimitMs: number;
+  /** A worker's CPU time at which it retires, and at which it is ended. */
+  cpuSoftLimitMs: number;
+  cpuHardLimitMs: number;
   idleTimeoutMs: number;
+  /** A function's workers booting or taking requests at once. */
+  maxParallelism: number;
+  requestWaitTimeoutMs: number;
 };
 
 /**
@@ -174,10 +185,10 @@ class Spawner {
   }
 
   /** Boots a worker; returns the gateway's end of its port. */
-  spawn(isolate: string, onError: (error: string) => void): MessagePort {
+  spawn(isolate: string, entrypoint: URL, onError: (error: string) => void): MessagePort {
     const { port1, port2 } = new MessageChannel();
     this.#onError.set(isolate, onError);
-    this.#send({ type: "spawn", isolate, port: port2 }, [port2]);
+    this.#send({ type: "spawn", isolate, entrypoint: entrypoint.href, port: port2 }, [port2]);
     return port1;
   }
 
@@ -201,46 +212,63 @@ type Invocation = {
   path: string;
   started: number;
   warm: boolean;
-  /** The thread's CPU time when the request started (known once the worker says so). */
-  cpuAtStart?: number;
-  cpuMs: number;
+  /** The worker's CPU time when the request went in. */
+  cpuAtStart: number;
   status: number;
   answer: (response: Response) => void;
 };
 
+/** What a worker tells the pool of its function. */
+type WorkerEvents = {
+  /** A request ended (answered, its background work settled): one waiting request may try again. */
+  requestEnded(worker: FunctionWorker): void;
+  /** The worker takes no more requests (retired or ending): every waiting request may try again. */
+  retired(worker: FunctionWorker): void;
+  ended(worker: FunctionWorker): void;
+};
+
+const workerLimit = () =>
+  Response.json({
+    code: "WORKER_LIMIT",
+    message: "Function failed due to not having enough compute resources (please check logs)",
+  }, { status: 546 });
+
 /**
- * One worker (an isolate) of a function. Per Supabase's `per_worker` policy it serves requests one
- * at a time, for as long as it lives: it is retired (no new requests) at half the wall-clock limit
- * and dropped as soon as it is idle then, dropped after `idleTimeoutMs` idle before that, and
- * ended at the wall-clock limit whatever it is doing. Under `oneshot` it ends after its first
- * request. Idle means no request in flight and no `EdgeRuntime.waitUntil` work pending, so that a
- * request's CPU time is the thread's CPU time while it is the worker's only work.
+ * One worker (an isolate) of a function. It boots (loads the function), then, under `per_worker`,
+ * serves every request the pool sends it, many at once, for as long as it takes requests: it
+ * retires (no new requests; dropped once idle) at the soft CPU limit or half the wall-clock
+ * limit, is dropped after `idleTimeoutMs` idle, and is ended at the hard CPU limit or the
+ * wall-clock limit whatever it is doing. Under `oneshot` it serves one request and ends. Idle
+ * means no request in flight and no `EdgeRuntime.waitUntil` work pending.
  */
 class FunctionWorker {
   readonly isolate = crypto.randomUUID().slice(0, 8);
   readonly #port: MessagePort;
   readonly #born = performance.now();
+  readonly #boot = Promise.withResolvers<boolean>();
+  #booted = false;
   #thread: string | undefined;
-  #current: Invocation | undefined;
-  #served = 0;
+  /** CPU time of the worker's thread so far, boot included (the last reading once it is gone). */
+  #cpuMs = 0;
+  readonly #inFlight = new Map<number, Invocation>();
+  #nextId = 1;
+  #taken = 0;
   #retired = false;
   #ending = false;
   #ended = false;
   #idle: number | undefined;
-  #cpuWatch: number | undefined;
+  readonly #cpuWatch: number;
   readonly #wallClock: number;
   readonly #retirement: number | undefined;
 
   constructor(
     readonly name: string,
-    readonly entrypoint: URL,
+    entrypoint: URL,
     readonly settings: EdgeSettings,
     readonly spawner: Spawner,
-    readonly onEnd: (worker: FunctionWorker) => void,
-    /** Called when the worker turns idle (it may take a request again). */
-    readonly onIdle: () => void,
+    readonly events: WorkerEvents,
   ) {
-    this.#port = spawner.spawn(this.isolate, (error) => {
+    this.#port = spawner.spawn(this.isolate, entrypoint, (error) => {
       console.error(JSON.stringify({
         level: "error",
         message: "worker error",
@@ -252,45 +280,57 @@ class FunctionWorker {
     });
     this.#wallClock = setTimeout(() => this.shutDown("wall_clock"), settings.wallClockMs);
     if (settings.policy === "per_worker") {
-      this.#retirement = setTimeout(() => {
-        this.#retired = true;
-        if (!this.#current) this.shutDown("early_drop");
-      }, settings.wallClockMs / 2);
+      this.#retirement = setTimeout(() => this.#retire(), settings.wallClockMs / 2);
     }
+    this.#cpuWatch = setInterval(() => {
+      const cpuMs = this.#readCpu();
+      if (cpuMs >= settings.cpuHardLimitMs) this.shutDown("cpu");
+      else if (cpuMs >= settings.cpuSoftLimitMs) this.#retire();
+    }, cpuPollMs);
     this.#port.onmessage = (event: MessageEvent<WorkerMessage>) => this.#receive(event.data);
   }
 
-  /** Whether a new request may go to this worker. */
-  get available(): boolean {
-    return !this.#current && !this.#retired && !this.#ending &&
-      this.settings.policy === "per_worker";
+  /** Resolves once the function is loaded: true, or false when it failed to boot. */
+  booted(): Promise<boolean> {
+    return this.#boot.promise;
+  }
+
+  /** Whether the pool may send it a request: booted and live; under oneshot, never used before. */
+  get takesRequests(): boolean {
+    return this.#booted && this.holdsPlace &&
+      (this.settings.policy === "per_worker" || this.#taken === 0);
+  }
+
+  /** Booted and not ending: the request that booted it goes to it even if it retired meanwhile. */
+  get live(): boolean {
+    return this.#booted && !this.#ending;
+  }
+
+  /** Whether it counts against the function's parallelism: booting or taking requests. */
+  get holdsPlace(): boolean {
+    return !this.#retired && !this.#ending;
   }
 
   /** Sends the request; resolves with the response as soon as the handler answers. */
   invoke(req: Request, body: ArrayBuffer | null): Promise<Response> {
     clearTimeout(this.#idle);
     const { promise, resolve } = Promise.withResolvers<Response>();
-    this.#current = {
+    const id = this.#nextId++;
+    this.#inFlight.set(id, {
       method: req.method,
       path: new URL(req.url).pathname,
       started: performance.now(),
-      warm: this.#served > 0,
-      cpuMs: 0,
+      warm: this.#taken++ > 0,
+      cpuAtStart: this.#readCpu(),
       status: 0,
       answer: resolve,
-    };
-    this.#cpuWatch = setInterval(() => {
-      if (this.#readCpu() > this.settings.cpuLimitMs) {
-        clearInterval(this.#cpuWatch);
-        this.shutDown("cpu");
-      }
-    }, cpuPollMs);
+    });
     // Inside Supabase a function sees its path from its own name on: /<name>/...
     const url = new URL(req.url);
     url.pathname = url.pathname.slice("/functions/v1".length);
     this.#send({
       type: "request",
-      entrypoint: this.entrypoint.href,
+      id,
       url: url.href,
       method: req.method,
       headers: [...req.headers],
@@ -305,42 +345,55 @@ class FunctionWorker {
     this.#ending = true;
     clearTimeout(this.#idle);
     this.#send({ type: "beforeunload", reason });
+    this.events.retired(this);
     setTimeout(() => this.#end(reason), shutdownGraceMs);
+  }
+
+  /** No new requests from now on; dropped at once if idle, else once it is. */
+  #retire(): void {
+    if (this.#retired || this.#ending) return;
+    this.#retired = true;
+    this.events.retired(this);
+    if (this.#booted && this.#inFlight.size === 0) this.shutDown("early_drop");
   }
 
   #send(message: GatewayMessage, transfer: Transferable[] = []): void {
     this.#port.postMessage(message, transfer);
   }
 
-  /** The current invocation's CPU time so far (the last reading once the thread is gone). */
   #readCpu(): number {
-    const current = this.#current;
-    if (!current || !this.#thread || current.cpuAtStart === undefined) return 0;
+    if (!this.#thread || this.#ended) return this.#cpuMs;
     try {
-      current.cpuMs = threadCpuMs(this.#thread) - current.cpuAtStart;
+      this.#cpuMs = threadCpuMs(this.#thread);
     } catch {
       // The thread is gone: the last reading stands.
     }
-    return current.cpuMs;
+    return this.#cpuMs;
   }
 
   #receive(message: WorkerMessage): void {
-    const current = this.#current;
-    if (message.type === "started") {
+    if (message.type === "thread") {
       this.#thread = message.thread;
-      if (current) current.cpuAtStart = message.cpuMs;
-    } else if (message.type === "response" && current) {
-      current.status = message.status;
-      current.answer(
+    } else if (message.type === "booted") {
+      this.#booted = true;
+      this.#boot.resolve(true);
+    } else if (message.type === "response") {
+      const invocation = this.#inFlight.get(message.id);
+      if (!invocation) return;
+      invocation.status = message.status;
+      invocation.answer(
         new Response(message.body, { status: message.status, headers: message.headers }),
       );
     } else if (message.type === "done") {
-      this.#finish("ok");
+      this.#finish(message.id, "ok");
+      if (!this.#retired && !this.#ending) this.events.requestEnded(this);
+    } else if (message.type === "idle") {
+      if (this.#inFlight.size > 0) return;
       if (this.#ending || this.settings.policy === "oneshot") this.#end("done");
       else if (this.#retired) this.shutDown("early_drop");
       else {
+        clearTimeout(this.#idle);
         this.#idle = setTimeout(() => this.shutDown("early_drop"), this.settings.idleTimeoutMs);
-        this.onIdle();
       }
     } else if (message.type === "boot_error") {
       console.error(JSON.stringify({
@@ -349,52 +402,44 @@ class FunctionWorker {
         function: this.name,
         error: message.error,
       }));
-      if (current) {
-        current.status = 503;
-        current.answer(Response.json({
-          code: "BOOT_ERROR",
-          message: "Function failed to boot (please check logs)",
-        }, { status: 503 }));
-      }
       this.#end("boot_error");
     }
   }
 
-  /** Logs the invocation in flight, if any, with its outcome; the worker is idle after it. */
-  #finish(outcome: InvocationRecord["outcome"]): void {
-    const current = this.#current;
-    if (!current) return;
-    this.#readCpu();
-    clearInterval(this.#cpuWatch);
-    this.#current = undefined;
-    this.#served++;
-    if (current.status === 0) {
-      // No answer yet: what the hosted runtime answers when a limit ends a request.
-      current.status = 546;
-      current.answer(Response.json({
-        code: "WORKER_LIMIT",
-        message: "Function failed due to not having enough compute resources (please check logs)",
-      }, { status: 546 }));
+  /** Logs an invocation with its outcome, answering 546 where a limit cut it before its answer. */
+  #finish(id: number, outcome: InvocationRecord["outcome"]): void {
+    const invocation = this.#inFlight.get(id);
+    if (!invocation) return;
+    this.#inFlight.delete(id);
+    if (invocation.status === 0) {
+      invocation.status = 546;
+      invocation.answer(workerLimit());
     }
     logInvocation({
       function: this.name,
-      method: current.method,
-      path: current.path,
-      status: current.status,
+      method: invocation.method,
+      path: invocation.path,
+      status: invocation.status,
       outcome,
-      wallMs: Math.round(performance.now() - current.started),
-      cpuMs: current.cpuMs,
+      wallMs: Math.round(performance.now() - invocation.started),
+      cpuMs: this.#readCpu() - invocation.cpuAtStart,
       isolate: this.isolate,
-      warm: current.warm,
+      warm: invocation.warm,
     });
   }
 
   /** Ends the worker: `done` when it ended after its work (oneshot, or shut down meanwhile). */
   #end(reason: ShutdownReason | "boot_error" | "done"): void {
     if (this.#ended) return;
-    this.#ended = true;
+    this.#readCpu();
     this.#ending = true;
-    this.#finish(reason === "done" ? "ok" : reason);
+    this.events.retired(this);
+    for (const id of [...this.#inFlight.keys()]) {
+      this.#finish(id, reason === "done" ? "ok" : reason);
+    }
+    this.#ended = true;
+    this.#boot.resolve(false);
+    clearInterval(this.#cpuWatch);
     clearTimeout(this.#wallClock);
     clearTimeout(this.#retirement);
     clearTimeout(this.#idle);
@@ -408,9 +453,97 @@ class FunctionWorker {
       isolate: this.isolate,
       reason,
       ageMs: Math.round(performance.now() - this.#born),
-      invocations: this.#served,
+      invocations: this.#taken,
+      cpuMs: this.#cpuMs,
     }));
-    this.onEnd(this);
+    this.events.ended(this);
+  }
+}
+
+/**
+ * A function's workers, as the runtime's pool keeps them: requests go round robin to the workers
+ * that take requests; a new worker boots only when none does and fewer than `maxParallelism`
+ * hold a place; otherwise a request waits its turn, woken (one waiter per request that ends, all
+ * of them when a worker retires or ends) to look again.
+ */
+class FunctionPool {
+  readonly #workers = new Set<FunctionWorker>();
+  #next = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly entrypoint: URL,
+    readonly settings: EdgeSettings,
+    readonly spawner: Spawner,
+  ) {}
+
+  get workers(): FunctionWorker[] {
+    return [...this.#workers];
+  }
+
+  /** Serves the request in a worker of the function, or answers why none could take it. */
+  async invoke(req: Request, body: ArrayBuffer | null): Promise<Response> {
+    const started = performance.now();
+    const deadline = started + this.settings.requestWaitTimeoutMs;
+    for (;;) {
+      const taking = this.workers.filter((worker) => worker.takesRequests);
+      if (taking.length > 0) {
+        // No await between the choice and the send: the worker cannot retire in between.
+        return await taking[this.#next++ % taking.length].invoke(req, body);
+      }
+      if (
+        this.workers.filter((worker) => worker.holdsPlace).length < this.settings.maxParallelism
+      ) {
+        const worker = this.#spawn();
+        if (!(await worker.booted())) return this.#refusal(req, started, "boot_error");
+        if (worker.live) return await worker.invoke(req, body);
+        continue;
+      }
+      if (!(await this.#turn(deadline))) return this.#refusal(req, started, "no_worker");
+    }
+  }
+
+  #spawn(): FunctionWorker {
+    const worker = new FunctionWorker(this.name, this.entrypoint, this.settings, this.spawner, {
+      requestEnded: () => this.#waiting.shift()?.(),
+      retired: () => this.#waiting.splice(0).forEach((wake) => wake()),
+      ended: (ended) => this.#workers.delete(ended),
+    });
+    this.#workers.add(worker);
+    return worker;
+  }
+
+  /** Waits to be woken; false once the deadline passes first. */
+  #turn(deadline: number): Promise<boolean> {
+    const { promise, resolve } = Promise.withResolvers<boolean>();
+    const wake = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      this.#waiting.splice(this.#waiting.indexOf(wake), 1);
+      resolve(false);
+    }, Math.max(0, deadline - performance.now()));
+    this.#waiting.push(wake);
+    return promise;
+  }
+
+  /** What the runtime answers when no worker could take the request: 503, BOOT_ERROR. */
+  #refusal(req: Request, started: number, outcome: InvocationRecord["outcome"]): Response {
+    logInvocation({
+      function: this.name,
+      method: req.method,
+      path: new URL(req.url).pathname,
+      status: 503,
+      outcome,
+      wallMs: Math.round(performance.now() - started),
+      cpuMs: 0,
+    });
+    return Response.json({
+      code: "BOOT_ERROR",
+      message: "Function failed to boot (please check logs)",
+    }, { status: 503 });
   }
 }
 
@@ -436,23 +569,29 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
   const names = new Set(functionNames(functionsDir));
   const configToml = options.configToml ?? new URL("supabase/config.toml", root);
   const verifyJwt = verifyJwtSettings(configToml);
+  const cpuHardLimitMs = limitFromEnv("EDGE_CPU_LIMIT_MS", defaultCpuHardLimitMs);
   const settings: EdgeSettings = {
-    policy: options.policy ?? edgePolicy(configToml),
-    idleTimeoutMs: options.idleTimeoutMs ??
-      limitFromEnv("EDGE_IDLE_TIMEOUT_MS", defaultIdleTimeoutMs),
-    wallClockMs: options.wallClockMs ??
+    policy: edgePolicy(configToml),
+    idleTimeoutMs: limitFromEnv("EDGE_IDLE_TIMEOUT_MS", defaultIdleTimeoutMs),
+    wallClockMs:
       limitFromEnv("EDGE_WALL_CLOCK_SECONDS", defaultWallClockMs / 1000, maxWallClockMs / 1000) *
-        1000,
-    cpuLimitMs: options.cpuLimitMs ?? limitFromEnv("EDGE_CPU_LIMIT_MS", defaultCpuLimitMs),
+      1000,
+    cpuHardLimitMs,
+    cpuSoftLimitMs: limitFromEnv("EDGE_CPU_SOFT_LIMIT_MS", cpuHardLimitMs / 2, cpuHardLimitMs),
+    // The runtime's default: the machine's cores.
+    maxParallelism: limitFromEnv("EDGE_MAX_PARALLELISM", navigator.hardwareConcurrency),
+    requestWaitTimeoutMs: limitFromEnv(
+      "EDGE_REQUEST_WAIT_TIMEOUT_MS",
+      defaultRequestWaitTimeoutMs,
+    ),
   };
   const spawner = new Spawner();
-  /** Each function's live workers. */
-  const workers = new Map<string, Set<FunctionWorker>>();
-  const live = (name: string) => workers.get(name) ?? workers.set(name, new Set()).get(name)!;
-  const maxWorkers = options.maxWorkers ?? limitFromEnv("EDGE_MAX_WORKERS", defaultMaxWorkers);
-  /** Requests waiting for a place under `maxWorkers`, woken one at a time. */
-  const waiting: (() => void)[] = [];
-  const nextTurn = () => waiting.shift()?.();
+  const pools = new Map(
+    [...names].map((name) => [
+      name,
+      new FunctionPool(name, new URL(`${name}/index.ts`, functionsDir), settings, spawner),
+    ]),
+  );
   const recordAnswer = answerRecorder(Deno.env.get("FUNCTIONS_RESPONSE_LOG"));
 
   const server = Deno.serve(
@@ -461,7 +600,8 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
   );
   async function gateway(req: Request): Promise<Response> {
     const name = new URL(req.url).pathname.match(/^\/functions\/v1\/([^/]+)/)?.[1];
-    if (!name || !names.has(name)) {
+    const pool = name ? pools.get(name) : undefined;
+    if (!name || !pool) {
       return Response.json({ code: "NOT_FOUND", message: "Requested function was not found" }, {
         status: 404,
       });
@@ -483,49 +623,14 @@ export function startFunctionsServer(options: FunctionsServerOptions = {}): Func
       }
     }
     const body = req.body ? await req.arrayBuffer() : null;
-    return await invokeWorker(name, req, body);
-  }
-  /**
-   * Sends the request to an idle worker of the function, else to a new one while fewer than
-   * `maxWorkers` live; at the cap, another function's idle worker is dropped to make room, or the
-   * request waits for a worker to turn idle or end. A worker is found and given its request with
-   * no await between: another request must not find it idle meanwhile.
-   */
-  async function invokeWorker(
-    name: string,
-    req: Request,
-    body: ArrayBuffer | null,
-  ): Promise<Response> {
-    const pool = live(name);
-    for (;;) {
-      const idle = [...pool].find((worker) => worker.available);
-      if (idle) return await idle.invoke(req, body);
-      const all = [...workers.values()].flatMap((each) => [...each]);
-      if (all.length < maxWorkers) {
-        const worker = new FunctionWorker(
-          name,
-          new URL(`${name}/index.ts`, functionsDir),
-          settings,
-          spawner,
-          (ended) => {
-            pool.delete(ended);
-            nextTurn();
-          },
-          nextTurn,
-        );
-        pool.add(worker);
-        return await worker.invoke(req, body);
-      }
-      all.find((worker) => worker.available)?.shutDown("early_drop");
-      await new Promise<void>((turn) => waiting.push(turn));
-    }
+    return await pool.invoke(req, body);
   }
   const port = server.addr.port;
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     async close() {
-      const all = () => [...workers.values()].flatMap((pool) => [...pool]);
+      const all = () => [...pools.values()].flatMap((pool) => pool.workers);
       for (const worker of all()) worker.shutDown("termination");
       await server.shutdown();
       while (all().length > 0) await new Promise((resolve) => setTimeout(resolve, 50));

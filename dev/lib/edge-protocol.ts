@@ -1,11 +1,11 @@
 // The messages between the local gateway (dev/functions-server.ts), the spawner that boots the
 // functions' workers (dev/lib/edge-spawner.ts) and a worker (dev/lib/edge-worker.ts).
 
-/** The request, as it crosses into the worker (bodies are read whole: no streaming). */
+/** A request, as it crosses into the worker (bodies are read whole: no streaming). */
 export type WorkerRequest = {
   type: "request";
-  /** The function's index.ts, as a file URL (loaded by the worker's first request). */
-  entrypoint: string;
+  /** The gateway's number for it: the worker's answers about it carry it. */
+  id: number;
   url: string;
   method: string;
   headers: [string, string][];
@@ -21,19 +21,23 @@ export type ShutdownReason = "wall_clock" | "cpu" | "early_drop" | "termination"
 export type GatewayMessage = WorkerRequest | { type: "beforeunload"; reason: ShutdownReason };
 
 export type WorkerMessage =
-  /**
-   * The handler is loaded and this request starts; `thread` is "<pid>/task/<tid>", `cpuMs` its
-   * CPU time at that point.
-   */
-  | { type: "started"; thread: string; cpuMs: number }
+  /** First thing: the worker's thread, "<pid>/task/<tid>", whose CPU time the gateway reads. */
+  | { type: "thread"; thread: string }
+  /** The function's index.ts is loaded: the worker takes requests. */
+  | { type: "booted" }
   | { type: "boot_error"; error: string }
-  | { type: "response"; status: number; headers: [string, string][]; body: ArrayBuffer }
-  /** The response is sent and every EdgeRuntime.waitUntil promise has settled: the worker is idle. */
-  | { type: "done" };
+  | { type: "response"; id: number; status: number; headers: [string, string][]; body: ArrayBuffer }
+  /** The request's answer is sent and the EdgeRuntime.waitUntil work it started has settled. */
+  | { type: "done"; id: number }
+  /** No request in flight and no background work pending. */
+  | { type: "idle" };
 
-/** From the gateway to the spawner (dev/lib/edge-spawner.ts): boot a worker on `port`, or end one. */
+/**
+ * From the gateway to the spawner (dev/lib/edge-spawner.ts): boot a worker of the function at
+ * `entrypoint` (its index.ts, a file URL) on `port`, or end one.
+ */
 export type SpawnerRequest =
-  | { type: "spawn"; isolate: string; port: MessagePort }
+  | { type: "spawn"; isolate: string; entrypoint: string; port: MessagePort }
   | { type: "terminate"; isolate: string };
 
 /** From the spawner: a worker's uncaught error. */

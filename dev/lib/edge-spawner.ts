@@ -25,5 +25,7 @@ scope.onmessage = (event) => {
     scope.postMessage({ type: "worker_error", isolate: message.isolate, error: error.message });
   };
   workers.set(message.isolate, worker);
-  worker.postMessage({ type: "connect", port: message.port }, [message.port]);
+  worker.postMessage({ type: "connect", entrypoint: message.entrypoint, port: message.port }, [
+    message.port,
+  ]);
 };

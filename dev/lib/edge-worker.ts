@@ -1,12 +1,13 @@
 // A function's worker, a Deno Worker (an isolate), as Supabase's edge runtime runs functions: it
-// provides `EdgeRuntime.waitUntil`, loads the function's index.ts once (its first request) and
-// captures the handler that file hands to Deno.serve (so it deploys unchanged), then answers the
-// requests the gateway sends it, one at a time: each one's `done` goes out once the answer is sent
-// and the background work settled. The gateway (dev/functions-server.ts) sends a request only to
-// an idle worker, measures this thread's CPU time per request, enforces the limits and, before it
-// ends the worker, sends `beforeunload` with the reason.
+// provides `EdgeRuntime.waitUntil`, loads the function's index.ts as it boots and captures the
+// handler that file hands to Deno.serve (so it deploys unchanged), then answers the requests the
+// gateway sends it, as many at once as it is sent (per_worker sends a live worker every request,
+// busy or not). Each request's `done` goes out once its answer is sent and the background work it
+// started has settled; `idle` once nothing is in flight. The gateway (dev/functions-server.ts)
+// reads this thread's CPU time, enforces the limits and, before it ends the worker, sends
+// `beforeunload` with the reason.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setPriority } from "node:os";
-import { threadCpuMs } from "../../supabase/functions/_shared/platform/thread-cpu.ts";
 import { type GatewayMessage, type WorkerMessage, type WorkerRequest } from "./edge-protocol.ts";
 
 type FetchHandler = (req: Request) => Response | Promise<Response>;
@@ -29,21 +30,30 @@ try {
 
 /** The worker's own scope (typed here: the project type-checks against Deno's window types). */
 const scope = self as unknown as {
-  onmessage: ((event: MessageEvent<{ type: "connect"; port: MessagePort }>) => void) | null;
+  onmessage:
+    | ((event: MessageEvent<{ type: "connect"; entrypoint: string; port: MessagePort }>) => void)
+    | null;
 };
 
 /** The gateway's end: a port the spawner (dev/lib/edge-spawner.ts) hands over first thing. */
-const gateway = Promise.withResolvers<MessagePort>();
-scope.onmessage = (event) => gateway.resolve(event.data.port);
-const port = await gateway.promise;
+const connected = Promise.withResolvers<{ entrypoint: string; port: MessagePort }>();
+scope.onmessage = (event) => connected.resolve(event.data);
+const { entrypoint, port } = await connected.promise;
 const post = (message: WorkerMessage, transfer: Transferable[] = []) =>
   port.postMessage(message, transfer);
+post({ type: "thread", thread });
 
-const background = new Set<Promise<unknown>>();
+/** Background work (EdgeRuntime.waitUntil), by the request that started it; 0: none did. */
+const background = new Map<number, Set<Promise<unknown>>>();
+/** The request whose handling the current code belongs to (timers and promises carry it). */
+const requestContext = new AsyncLocalStorage<number>();
+let inFlight = 0;
 
 /** Supabase's EdgeRuntime global, as far as functions use it. */
 const edgeRuntime = {
   waitUntil(work: Promise<unknown>): void {
+    const owner = requestContext.getStore() ?? 0;
+    const pending = background.get(owner) ?? background.set(owner, new Set()).get(owner)!;
     const tracked = Promise.resolve(work).catch((error) => {
       // As the hosted runtime does: a failed background task is logged, never lost silently.
       console.error(JSON.stringify({
@@ -52,11 +62,18 @@ const edgeRuntime = {
         message: "background task failed (EdgeRuntime.waitUntil)",
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
       }));
-    }).finally(() => background.delete(tracked));
-    background.add(tracked);
+    }).finally(() => {
+      pending.delete(tracked);
+      if (owner === 0) reportIdle();
+    });
+    pending.add(tracked);
   },
 };
 Object.defineProperty(globalThis, "EdgeRuntime", { value: edgeRuntime, enumerable: false });
+
+function reportIdle(): void {
+  if (inFlight === 0 && (background.get(0)?.size ?? 0) === 0) post({ type: "idle" });
+}
 
 function handlerOf(args: unknown[]): FetchHandler {
   const [first, second] = args;
@@ -106,34 +123,43 @@ async function answer(handler: FetchHandler, request: WorkerRequest): Promise<vo
   const body = await response.arrayBuffer();
   post({
     type: "response",
+    id: request.id,
     status: response.status,
     headers: [...response.headers],
     body,
   }, [body]);
 }
 
-/** The function's handler, loaded by the first request and kept for the worker's life. */
-let loaded: Promise<FetchHandler> | undefined;
+/** Settles once every promise of the set, including those added meanwhile, has settled. */
+async function settled(pending: Set<Promise<unknown>> | undefined): Promise<void> {
+  while (pending && pending.size > 0) await Promise.allSettled([...pending]);
+}
 
-port.onmessage = async (event: MessageEvent<GatewayMessage>) => {
+async function serve(handler: FetchHandler, request: WorkerRequest): Promise<void> {
+  inFlight++;
+  await requestContext.run(request.id, () => answer(handler, request));
+  await settled(background.get(request.id));
+  background.delete(request.id);
+  post({ type: "done", id: request.id });
+  inFlight--;
+  reportIdle();
+}
+
+let handler: FetchHandler | undefined;
+try {
+  handler = await loadHandler(entrypoint);
+  post({ type: "booted" });
+} catch (error) {
+  post({ type: "boot_error", error: error instanceof Error ? error.message : String(error) });
+}
+
+port.onmessage = (event: MessageEvent<GatewayMessage>) => {
   const message = event.data;
   if (message.type === "beforeunload") {
     globalThis.dispatchEvent(
       new CustomEvent("beforeunload", { detail: { reason: message.reason } }),
     );
-    return;
+  } else if (message.type === "request" && handler) {
+    serve(handler, message);
   }
-  if (message.type !== "request") return;
-  let handler: FetchHandler;
-  try {
-    loaded ??= loadHandler(message.entrypoint);
-    handler = await loaded;
-  } catch (error) {
-    post({ type: "boot_error", error: error instanceof Error ? error.message : String(error) });
-    return;
-  }
-  post({ type: "started", thread, cpuMs: threadCpuMs(thread) });
-  await answer(handler, message);
-  while (background.size > 0) await Promise.allSettled([...background]);
-  post({ type: "done" });
 };

@@ -1,9 +1,11 @@
-// The local edge runtime's policies, on fixture functions. per_worker (the default, as hosted):
-// an idle worker serves the function's next request (a warm start, its module state kept); a
-// worker is retired at half the wall-clock limit (dropped once idle, `beforeunload` early_drop)
-// and ended at the limit (wall_clock) whatever it is doing; an idle worker is dropped after the
-// idle timeout; the CPU limit still ends a request, and the next one boots a fresh isolate.
-// At EDGE_MAX_WORKERS, requests wait their turn. oneshot: one isolate per request.
+// The local edge runtime's policies, on fixture functions, as Supabase's worker pool and per_worker
+// supervisor run them. per_worker (the default, as hosted): a live worker serves the function's
+// requests (warm starts, its module state kept), many at once; a worker is retired at half the
+// wall-clock limit or at the soft CPU limit, over all its requests (dropped once idle,
+// `beforeunload` early_drop), and ended at the wall-clock or hard CPU limit whatever it is doing;
+// an idle worker is dropped after the idle timeout. A cold burst boots EDGE_MAX_PARALLELISM
+// workers and lets the rest in one per request end, up to the wait timeout. oneshot: one isolate
+// per request.
 import assert from "node:assert/strict";
 import { startFunctionsProcess } from "../../../dev/lib/stack.ts";
 import { localJwtSecret } from "../../../dev/lib/local-env.ts";
@@ -149,14 +151,65 @@ Deno.test("the edge runtime's policies", async (t) => {
     });
 
     await t.step(
-      "EDGE_MAX_WORKERS: at the cap a request waits for a worker to turn idle, none is lost",
+      "CPU time accumulates per worker: at the soft limit it retires, idle it is dropped",
+      async () => {
+        // EDGE_CPU_LIMIT_MS 300: the soft limit is half, 150 ms, over all the worker's requests.
+        const isolate = (await pause()).record.isolate!;
+        let served = 0;
+        let moved: Awaited<ReturnType<typeof pause>> | undefined;
+        while (!moved && served < 20) {
+          const call = await pause({ burnMs: 40 });
+          assert.equal(call.status, 200, "no request of it is cut");
+          if (call.record.isolate === isolate) served++;
+          else moved = call;
+        }
+        assert.ok(moved, "once past the soft limit, requests go to a fresh isolate");
+        assert.deepEqual(moved.body, { answered: 1 });
+        assert.ok(served >= 2, `${served} requests of 40 ms before the soft limit`);
+        assert.ok(await until(() => ended(isolate) !== undefined));
+        assert.equal(ended(isolate)!.reason, "early_drop", "dropped, not ended by the hard limit");
+      },
+    );
+
+    await t.step(
+      "per_worker: a live worker takes requests at once, busy or not, in one isolate",
       async () => {
         await functions.close();
-        await functions.restart({ EDGE_MAX_WORKERS: "1" });
-        const calls = await Promise.all([1, 2, 3].map(() => pause({ waitMs: 200 })));
+        await functions.restart({ EDGE_MAX_PARALLELISM: "1" });
+        await pause();
+        const started = Date.now();
+        const calls = await Promise.all([1, 2, 3].map(() => pause({ waitMs: 400 })));
         assert.deepEqual(calls.map((c) => c.status), [200, 200, 200]);
-        assert.deepEqual(calls.map((c) => c.body.answered).sort(), [1, 2, 3], "one at a time");
-        assert.equal(new Set(calls.map((c) => c.record.isolate)).size, 1, "one isolate alive");
+        assert.deepEqual(calls.map((c) => c.body.answered).sort(), [2, 3, 4]);
+        assert.equal(new Set(calls.map((c) => c.record.isolate)).size, 1, "one isolate");
+        assert.ok(Date.now() - started < 1_000, "the three waits overlapped");
+      },
+    );
+
+    await t.step(
+      "a cold burst: EDGE_MAX_PARALLELISM workers boot, the rest are let in one per request end",
+      async () => {
+        await functions.close();
+        await functions.restart({ EDGE_MAX_PARALLELISM: "1" });
+        const started = Date.now();
+        const calls = await Promise.all([1, 2, 3].map(() => pause({ waitMs: 300 })));
+        assert.deepEqual(calls.map((c) => c.status), [200, 200, 200]);
+        assert.equal(new Set(calls.map((c) => c.record.isolate)).size, 1, "one isolate booted");
+        assert.ok(Date.now() - started >= 900, "each waited for the one before it to end");
+      },
+    );
+
+    await t.step(
+      "EDGE_REQUEST_WAIT_TIMEOUT_MS: a request left waiting that long gets 503, BOOT_ERROR",
+      async () => {
+        await functions.close();
+        await functions.restart({ EDGE_MAX_PARALLELISM: "1", EDGE_REQUEST_WAIT_TIMEOUT_MS: "300" });
+        // Both arrive while the one worker boots: one is served, the other waits, in vain.
+        const calls = await Promise.all([pause({ waitMs: 1_000 }), pause({ waitMs: 1_000 })]);
+        assert.deepEqual(calls.map((c) => c.status).sort(), [200, 503]);
+        const refused = calls.find((c) => c.status === 503)!;
+        assert.equal(refused.body.code, "BOOT_ERROR");
+        assert.equal(refused.record.outcome, "no_worker");
       },
     );
 

@@ -48,8 +48,8 @@ Deno.test("Graph timeouts: 20 s for reads, 30 s for writes unless set; malformed
   }
 });
 
-Deno.test("DB_POOL_MAX: 5 unless set, 1 to 100", () => {
-  withEnv({ DB_POOL_MAX: undefined }, () => assert.equal(dbPoolMax(), 5));
+Deno.test("DB_POOL_MAX: 20 unless set, 1 to 100", () => {
+  withEnv({ DB_POOL_MAX: undefined }, () => assert.equal(dbPoolMax(), 20));
   withEnv({ DB_POOL_MAX: "12" }, () => assert.equal(dbPoolMax(), 12));
   for (const bad of ["0", "101", "five"]) {
     withEnv({ DB_POOL_MAX: bad }, () => refused("DB_POOL_MAX", dbPoolMax));

@@ -8,7 +8,6 @@
 import { z } from "zod";
 import { adAccountById } from "../accounts/ad-account-access.ts";
 import { onShutdown, runInBackground } from "../platform/background-task.ts";
-import { dbPoolMax } from "../platform/config.ts";
 import { db } from "../platform/db.ts";
 import { CampaignCreateBody } from "./creation-request.ts";
 import { JobLease, LeaseLost, nextJobDueAt } from "./job-tracker.ts";
@@ -31,14 +30,14 @@ export type WorkerOptions = {
   leaseSeconds?: number;
   /**
    * Jobs run at the same time (each its own campaign: one worker per job, its batches one at a
-   * time). Waiting on Meta dominates, so a few in parallel multiply throughput. By default one
-   * per connection of the pool but one (DB_POOL_MAX - 1: 4), which the run's slot heartbeat
-   * uses, so that no lane waits for a connection.
+   * time). Waiting on Meta dominates, so a few in parallel multiply throughput. 4 by default: with
+   * the run's slot heartbeat, 5 connections of the isolate's pool (DB_POOL_MAX, 20: the four slots'
+   * runs), so that no lane waits for a connection.
    */
   concurrency?: number;
 };
 
-const defaultConcurrency = () => Math.max(1, dbPoolMax() - 1);
+const defaultConcurrency = 4;
 /**
  * A run with nothing due waits this long at most for a released job to come due (a backoff), so
  * short waits do not cost a whole cron period; longer ones (Meta's rate limits are minutes) are
@@ -115,7 +114,7 @@ async function runLanes(
   options: WorkerOptions,
 ): Promise<JobRunReport[]> {
   const leaseSeconds = options.leaseSeconds ?? 60;
-  const maxLanes = options.concurrency ?? defaultConcurrency();
+  const maxLanes = options.concurrency ?? defaultConcurrency;
   const reports: JobRunReport[] = [];
   /** Lanes claiming or working a job (counted from the claim on, so no lane ends in a race). */
   let busy = 0;

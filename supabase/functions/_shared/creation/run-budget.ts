@@ -1,13 +1,15 @@
-// What a creation-worker run may still spend. Supabase ends a request at 2 s of CPU (its
-// background work included) and an isolate at its wall-clock limit (150 s; 400 s on paid plans),
-// mid-step: the run's jobs then wait for their leases to expire. So a run stops taking on work (a
-// new job, a job's next step) once it has spent its share of either, and releases what it holds.
+// What a creation-worker run may still spend. Supabase ends an isolate at 2 s of CPU, counted
+// over all its requests and their background work (it retires it at 1 s), and at its wall-clock
+// limit (150 s; 400 s on paid plans), mid-step: the jobs of every run in it then wait for their
+// leases to expire. So a run stops taking on work (a new job, a job's next step) once the isolate
+// has spent its share of either, and releases what it holds. Runs in the same isolate at once
+// share its budget.
 //
 // CPU, as the isolate can see it: Deno 2.1's process.cpuUsage() is not implemented (zeros), and
 // where it is (later Deno: getrusage RUSAGE_SELF) it sums every isolate of the process; Supabase's
 // runtime gives functions no CPU figure. Linux's /proc/thread-self/stat is this isolate's thread
 // alone, what the CPU limit counts; where it cannot be read (Supabase's runtime lets a function
-// read only its own files), each step counts for an estimate instead.
+// read only its own files), each step of every run in the isolate counts for an estimate instead.
 import { creationWorkerCpuBudgetMs } from "../platform/config.ts";
 import { threadCpuMs } from "../platform/thread-cpu.ts";
 
@@ -23,6 +25,9 @@ const isolateWallClockMs = 150_000;
 /** A step under way may last a Graph write's timeout (30 s); then the run releases its jobs. */
 const wallClockMarginMs = 35_000;
 
+/** Steps taken by the runs of this isolate: its CPU estimate where the thread's is unreadable. */
+let isolateSteps = 0;
+
 /** This thread's CPU time in ms, or null where it cannot be read. */
 function ownCpuMs(): number | null {
   try {
@@ -37,8 +42,6 @@ export type BudgetSpent = "wall_clock" | "cpu";
 export class RunBudget {
   readonly deadline: number;
   readonly cpuBudgetMs: number;
-  readonly #cpuAtStart = ownCpuMs();
-  #steps = 0;
 
   /** `wallMs`: the run's own limit, within what is left of the isolate's wall clock. */
   constructor(wallMs: number, cpuBudgetMs = creationWorkerCpuBudgetMs()) {
@@ -50,13 +53,12 @@ export class RunBudget {
 
   /** A step taken: where the thread's CPU is unreadable, it counts for the estimate. */
   step(): void {
-    this.#steps++;
+    isolateSteps++;
   }
 
-  /** CPU spent since the run started: measured, else estimated from its steps. */
+  /** CPU the isolate has spent, boot included: measured, else estimated from its runs' steps. */
   cpuMs(): number {
-    const now = this.#cpuAtStart === null ? null : ownCpuMs();
-    return now === null ? this.#steps * estimatedStepCpuMs : now - this.#cpuAtStart!;
+    return ownCpuMs() ?? isolateSteps * estimatedStepCpuMs;
   }
 
   /** Which budget is spent, or null while the run may take on more work. */

@@ -87,20 +87,21 @@ export function graphSettings(): GraphSettings {
 }
 
 /**
- * Connections of a function instance's database pool (DB_POOL_MAX). Every instance holds its own
- * pool, so the project's total is instances × this. 5 by default: a creation-worker run's lanes
- * (one job each, one query at a time) take all but one, which its slot's heartbeat and a
- * request's own queries use; a plain request needs one or two. Four worker runs at once
- * (creation_worker_slots) hold 20 at most.
+ * Connections of a function instance's database pool (DB_POOL_MAX), opened as queries need them.
+ * An instance (isolate) serves its function's requests at once, so its pool serves them all. 20 by
+ * default: the creation worker's four runs at once (creation_worker_slots) may all land in one
+ * isolate, each with its lanes (one job each, one query at a time) and its slot's heartbeat, 5.
  */
 export function dbPoolMax(): number {
-  return positiveInteger("DB_POOL_MAX", 5, 100);
+  return positiveInteger("DB_POOL_MAX", 20, 100);
 }
 
 /**
- * CPU a creation-worker run may spend before it stops taking on work (CREATION_WORKER_CPU_BUDGET_MS):
- * 1,200 ms by default, 60 % of Supabase's 2 s per request, so that the steps in flight, the
- * release and the request's own work before the run fit under the limit.
+ * The isolate's CPU time at which its creation-worker runs stop taking on work
+ * (CREATION_WORKER_CPU_BUDGET_MS): 1,200 ms by default. Supabase counts CPU per isolate, over all
+ * its requests: it retires the isolate at 1 s (no new requests) and ends it at 2 s. Past the
+ * first, the runs that take over the due jobs land in a fresh isolate; under the second by the
+ * steps in flight, the releases and the isolate's other requests.
  */
 export function creationWorkerCpuBudgetMs(): number {
   return positiveInteger("CREATION_WORKER_CPU_BUDGET_MS", 1_200, 2_000);

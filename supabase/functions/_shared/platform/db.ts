@@ -1,5 +1,5 @@
 // One Postgres connection pool per function instance, on the database URL (SUPABASE_DB_URL),
-// DB_POOL_MAX connections at most (config.ts says why 5). prepare: false keeps it usable through
+// DB_POOL_MAX connections at most (config.ts says why 20). prepare: false keeps it usable through
 // Supavisor's transaction pooler (port 6543), which cannot keep a prepared statement across
 // transactions; nothing here relies on a session (no SET, LISTEN or session advisory lock).
 import postgres from "postgres";
