@@ -61,6 +61,8 @@ export type InvocationRecord = {
   cpuMs: number;
   /** The worker that served it (none when the gateway refused it). */
   isolate?: string;
+  /** That worker's CPU time so far, boot included: what its CPU limits count. */
+  isolateCpuMs?: number;
   /** Whether that worker had taken a request before: a warm start. */
   warm?: boolean;
 };
@@ -424,6 +426,7 @@ class FunctionWorker {
       wallMs: Math.round(performance.now() - invocation.started),
       cpuMs: this.#readCpu() - invocation.cpuAtStart,
       isolate: this.isolate,
+      isolateCpuMs: this.#cpuMs,
       warm: invocation.warm,
     });
   }

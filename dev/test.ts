@@ -31,13 +31,15 @@ const longFirst = [
   "supabase/tests/functions/campaign-create-chaos.test.ts",
   "supabase/tests/functions/final-sync-batches.test.ts",
   "supabase/tests/dev/local-stack.test.ts",
-  "supabase/tests/functions/campaign-create-approval.test.ts",
   "supabase/tests/dev/bench.test.ts",
   "supabase/tests/functions/token-encryption.test.ts",
 ];
 
 /** Files asserting a latency bound: they run last, on lane 1, with nothing else of the suite. */
-const alone = ["supabase/tests/db/approval-concurrency.test.ts"];
+const alone = [
+  "supabase/tests/db/approval-concurrency.test.ts",
+  "supabase/tests/functions/campaign-create-approval.test.ts",
+];
 
 type Outcome = { passed: number; failed: number; ok: boolean };
 

@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(180);
+select plan(192);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -34,7 +34,9 @@ insert into fg_service_only values
   (25, 'release_attribution_tail', '{bigint,text,text}', $$ select public.release_attribution_tail(-1, null, 'client') $$),
   (26, 'record_insights_report_run', '{uuid,text,date,date,text}', $$ select public.record_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02', 'x') $$),
   (27, 'pending_insights_report_run', '{uuid,text,date,date}', $$ select public.pending_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02') $$),
-  (28, 'forget_insights_report_run', '{uuid,text}', $$ select public.forget_insights_report_run(gen_random_uuid(), 'x') $$);
+  (28, 'forget_insights_report_run', '{uuid,text}', $$ select public.forget_insights_report_run(gen_random_uuid(), 'x') $$),
+  (29, 'campaign_creation_job_progress_of', '{bigint}', $$ select public.campaign_creation_job_progress_of(-1) $$),
+  (30, 'release_status_change_claims', '{text}', $$ select public.release_status_change_claims('client') $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

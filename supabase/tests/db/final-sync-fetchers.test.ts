@@ -302,7 +302,7 @@ Deno.test({
             },
           }),
       });
-      assert.deepEqual(report, { claimed: 1, read: 0, settled: 0, failed: 0 });
+      assert.deepEqual(report, { claimed: 1, read: 0, settled: 0, failed: 0, deferred: 0 });
       const rows = await sql`
         select tail_reads, settled_at is not null as settled
         from public.ad_status_change_log

@@ -2,7 +2,7 @@
 // requires approval waits; only another member who may approve decides (403 for the requester);
 // a rejected launch never reaches Meta; approving is one transaction, idempotent under 50
 // concurrent requests (one start, one reservation); 50 approvals at once against a cap that fits
-// 20 reserve exactly 20 (latencies printed, not asserted: see the step); a rolled-back launch
+// 20 reserve exactly 20, with a p95 under 500 ms over HTTP; a rolled-back launch
 // releases its reservation. After each scenario the budget invariants hold
 // (public.budget_invariant_violations is empty).
 import assert from "node:assert/strict";
@@ -244,20 +244,17 @@ testWithStack("launch approval and the budget guard", async (t, stack) => {
     const jobs: number[] = [];
     for (let i = 0; i < 50; i++) jobs.push(await waiting(`Capped ${i}`, capped.act));
     const answers = await atOnce(jobs.map((jobId) => () => asApprover.approve(jobId)));
-    // Over HTTP every request here finds a warm worker (per_worker: the burst before left 50), and
-    // the gateway dispatches the burst within about 0.3 s (isolate threads at nice 5). The burst
-    // is CPU-bound: both cores busy throughout, split about evenly between the isolates (about
-    // 12 ms of CPU per approval) and Postgres, whose backends are cold here (their isolates' pools
-    // idled out between steps: the progress query alone plans in 10 ms on a cold backend, 2.7 ms
-    // on a warm one), with the worker runs the first 20 approvals start on top. Measured apart on
-    // a quiet machine: p95 about 0.77 s with warm backends, 0.56 s without those worker runs, and
-    // 1.3 to 2.1 s here; so the figure is printed, not asserted. The approval's own p95 under the
-    // same race is asserted in supabase/tests/db/approval-concurrency.test.ts.
+    // The burst goes into the function's live isolate (per_worker), which serves the 50 at once
+    // on its pool; the 20 approvals that fit start worker runs meanwhile. It is CPU-bound on 2
+    // cores (the isolate's thread and Postgres), so this file runs alone (dev/test.ts), as a
+    // latency bound must. Measured alone: p95 0.20 to 0.31 s; among the suite's other files 0.44 s.
     const ms = answers.map((a) => a.ms);
+    const p95 = percentile(ms, 95);
     console.log(
       `50 approvals at once over HTTP (20 fit the cap): p50 ${percentile(ms, 50).toFixed(0)} ms, ` +
-        `p95 ${percentile(ms, 95).toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms`,
+        `p95 ${p95.toFixed(0)} ms, max ${Math.max(...ms).toFixed(0)} ms`,
     );
+    assert.ok(p95 < 500, `approve p95 ${p95.toFixed(0)} ms, over 500 ms`);
     const approved = answers.filter((a) => a.status === 200);
     const refused = answers.filter((a) => a.status !== 200);
     assert.equal(approved.length, 20, "20 approvals fit the cap");

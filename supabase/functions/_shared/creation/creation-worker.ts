@@ -1,7 +1,7 @@
 // The creation worker: a run takes one of the database's worker slots (creation/worker-slots.ts:
 // a burst of launches cannot pile up runs and their connections), then claims due jobs and runs
 // each one's pipeline (creation/job-pipeline.ts) until it ends, waits, or the run's budget
-// (creation/run-budget.ts: CPU and wall clock) is spent; several jobs at once, each its own lane.
+// (platform/run-budget.ts: CPU and wall clock) is spent; several jobs at once, each its own lane.
 // A run with nothing due waits a little for a released job coming due, then ends: pg_cron's next
 // tick (or the next launch) starts another. A run that spent its budget with jobs due starts a
 // fresh run (a request of its own, with its own budget) rather than leave them to the next tick.
@@ -13,7 +13,8 @@ import { CampaignCreateBody } from "./creation-request.ts";
 import { JobLease, LeaseLost, nextJobDueAt } from "./job-tracker.ts";
 import { log, withLogContext } from "../platform/log.ts";
 import { JobPipeline, type JobRunReport } from "./job-pipeline.ts";
-import { type BudgetSpent, RunBudget } from "./run-budget.ts";
+import { type BudgetSpent, RunBudget } from "../platform/run-budget.ts";
+import { creationWorkerCpuBudgetMs } from "../platform/config.ts";
 import { WorkerSlot } from "./worker-slots.ts";
 
 export type { JobRunReport };
@@ -63,7 +64,10 @@ export async function runCreationWorker(
   runId: string,
   options: WorkerOptions = {},
 ): Promise<WorkerRunReport> {
-  const budget = new RunBudget(options.budgetMs ?? 100_000, options.cpuBudgetMs);
+  const budget = new RunBudget(
+    options.budgetMs ?? 100_000,
+    options.cpuBudgetMs ?? creationWorkerCpuBudgetMs(),
+  );
   const report: WorkerRunReport = { slot: null, jobs: [] };
   let held: WorkerSlot | null = null;
   // Ended by the runtime: the slot is freed at once where the runtime leaves the time (else its

@@ -41,7 +41,7 @@ import {
   rollbackFailureAction,
 } from "./failure-policy.ts";
 import { deleteObjects, rollBack } from "./rollback.ts";
-import type { RunBudget } from "./run-budget.ts";
+import type { RunBudget } from "../platform/run-budget.ts";
 
 export type JobRunReport = {
   jobId: number;

@@ -107,6 +107,15 @@ export function creationWorkerCpuBudgetMs(): number {
   return positiveInteger("CREATION_WORKER_CPU_BUDGET_MS", 1_200, 2_000);
 }
 
+/**
+ * The isolate's CPU time at which a safety-net run stops reading final syncs and attribution tails
+ * (SAFETY_NET_CPU_BUDGET_MS): 1,200 ms by default, as the creation worker's and for the same
+ * reasons; what it claimed and did not reach is released for the next run.
+ */
+export function safetyNetCpuBudgetMs(): number {
+  return positiveInteger("SAFETY_NET_CPU_BUDGET_MS", 1_200, 2_000);
+}
+
 export type JwtKeys = {
   /** HS256 secret of the project's (legacy) JWTs. */
   secret?: string;

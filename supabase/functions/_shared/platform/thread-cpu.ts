@@ -1,6 +1,6 @@
 // A thread's CPU time from Linux's /proc: what an edge runtime's CPU limit counts (the thread's,
 // not the process's). Supabase's runtime does not let a function read /proc: callers there get
-// the error and fall back (creation/run-budget.ts); the local runtime measures its isolates with
+// the error and fall back (platform/run-budget.ts); the local runtime measures its isolates with
 // it (dev/functions-server.ts).
 
 /**

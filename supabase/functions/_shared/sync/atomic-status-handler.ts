@@ -15,11 +15,13 @@
 import { db, type EntityType, sqlState } from "../platform/db.ts";
 import { rangeEndingAt } from "../meta/insights.ts";
 import { log } from "../platform/log.ts";
+import type { WorkBudget } from "../platform/run-budget.ts";
 import {
   claimantWrite,
   type ClaimedChange,
   metricsUnread,
   readClaimedChanges,
+  releaseClaims,
 } from "./metrics-batches.ts";
 import type { MetricData, MetricsFetcher, MetricsResult } from "./metrics-fetcher.ts";
 
@@ -41,6 +43,8 @@ export type FinalSyncReport = {
   claimed: number;
   completed: number;
   failed: number;
+  /** Claimed, not reached before the budget was spent: released for the next run. */
+  deferred: number;
   metricDays: number;
   accounts: number;
   outcomes: FinalSyncOutcome[];
@@ -57,6 +61,8 @@ export type FinalSyncOptions = {
   maxRows?: number;
   /** Accounts read at once (each account's batches go one after another). */
   concurrency?: number;
+  /** The run's budget: no batch is read once it is spent (all of them without one). */
+  budget?: WorkBudget;
 };
 
 /** A status-change log row owing a final sync, as claim_final_syncs hands it to a run. */
@@ -204,11 +210,15 @@ export async function processAllPendingFinalSyncs(
         worker,
         metricsUnread(error, "not attempted: the platform rate-limited the account"),
       ),
+    budget: options.budget,
   });
+  const deferred = changes.length - outcomes.length;
+  if (deferred > 0) await releaseClaims(worker);
   const report = {
     claimed: changes.length,
     completed: outcomes.filter((o) => o.completed).length,
     failed: outcomes.filter((o) => !o.completed).length,
+    deferred,
     metricDays: outcomes.reduce((sum, o) => sum + (o.days ?? 0), 0),
     accounts,
     outcomes,

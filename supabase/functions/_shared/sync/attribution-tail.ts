@@ -8,11 +8,13 @@
 import { db, DbErrorCode, sqlState } from "../platform/db.ts";
 import { rangeEndingAt } from "../meta/insights.ts";
 import { log } from "../platform/log.ts";
+import { RunBudget, type WorkBudget } from "../platform/run-budget.ts";
 import {
   claimantWrite,
   type ClaimedChange,
   metricsUnread,
   readClaimedChanges,
+  releaseClaims,
 } from "./metrics-batches.ts";
 import type { MetricsFetcher, MetricsFetchError, MetricsResult } from "./metrics-fetcher.ts";
 
@@ -30,7 +32,14 @@ export type TailReadOutcome = {
   error?: string;
 };
 
-export type TailReport = { claimed: number; read: number; settled: number; failed: number };
+export type TailReport = {
+  claimed: number;
+  read: number;
+  settled: number;
+  failed: number;
+  /** Claimed, not reached before the budget was spent: released for the next run. */
+  deferred: number;
+};
 
 export type TailOptions = {
   fetcherFor: (adAccountId: string) => Promise<MetricsFetcher>;
@@ -41,11 +50,12 @@ export type TailOptions = {
   /** Tails claimed at a time. */
   maxRows?: number;
   concurrency?: number;
-  /** How long the run may keep claiming more (the edge function's wall-clock limit). */
-  budgetMs?: number;
+  /** The run's budget; without one, it claims more for a minute of wall clock at most. */
+  budget?: WorkBudget;
 };
 
-const defaultTailBudgetMs = 60_000;
+/** Without a budget of the caller's: a minute of wall clock, no CPU limit of its own. */
+const defaultTailBudget = () => new RunBudget(60_000, Infinity);
 
 const unread = (error: MetricsFetchError) =>
   metricsUnread(error, "the entity's metrics could not be re-read");
@@ -120,11 +130,12 @@ async function saveTailRead(
 export async function readAttributionTails(options: TailOptions): Promise<TailReport> {
   const worker = `attribution-tail:${crypto.randomUUID()}`;
   const maxRows = options.maxRows ?? 1000;
-  const stopAt = Date.now() + (options.budgetMs ?? defaultTailBudgetMs);
+  const budget = options.budget ?? defaultTailBudget();
   const [{ startedAt }] = await db()<{ startedAt: Date }[]>`select now() as "startedAt"`;
   const outcomes: TailReadOutcome[] = [];
   let claimed = 0;
-  for (let page = maxRows; page === maxRows && Date.now() < stopAt;) {
+  let deferred = 0;
+  for (let page = maxRows; page === maxRows && !budget.spent();) {
     const changes = await db()<ClaimedChange[]>`
       select id, ad_account_id, entity_type, platform_entity_id, created_at
       from public.claim_attribution_tails(
@@ -140,8 +151,10 @@ export async function readAttributionTails(options: TailOptions): Promise<TailRe
       }),
       save: (change, metrics) => saveTailRead(change, worker, metrics),
       notRead: (change, error) => release(change, worker, unread(error)),
+      budget,
     });
     outcomes.push(...read.outcomes);
+    deferred += changes.length - read.outcomes.length;
     claimed += changes.length;
     page = changes.length;
   }
@@ -150,7 +163,9 @@ export async function readAttributionTails(options: TailOptions): Promise<TailRe
     read: outcomes.filter((o) => o.read).length,
     settled: outcomes.filter((o) => o.settled).length,
     failed: outcomes.filter((o) => o.error).length,
+    deferred,
   };
+  if (deferred > 0) await releaseClaims(worker);
   if (report.claimed > 0) log.info("attribution tails read", { worker, ...report });
   return report;
 }

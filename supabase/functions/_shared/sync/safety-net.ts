@@ -1,12 +1,14 @@
-// The safety net, weekly and by hand: every final sync still owed and every attribution tail due,
-// across all accounts, the creation jobs whose worker died holding the lease, and the budget
-// invariants (public.budget_invariant_violations, which must be empty: any row is an alarm,
-// answered and logged).
+// The safety net, weekly and by hand: the creation jobs whose worker died holding the lease, the
+// budget invariants (public.budget_invariant_violations, which must be empty: any row is an alarm,
+// answered and logged), then every attribution tail due and every final sync still owed, across
+// all accounts, as far as the run's budget goes. The first two are cheap and must never wait
+// behind a backlog of reads: a run ended at the CPU limit would leave stalled jobs stalled.
 import { z } from "zod";
 import { adAccountById } from "../accounts/ad-account-access.ts";
 import { readAttributionTails, type TailReport } from "./attribution-tail.ts";
 import { processAllPendingFinalSyncs } from "./atomic-status-handler.ts";
-import { attributionTailReadEverySeconds } from "../platform/config.ts";
+import { attributionTailReadEverySeconds, safetyNetCpuBudgetMs } from "../platform/config.ts";
+import { type BudgetSpent, RunBudget } from "../platform/run-budget.ts";
 import { db } from "../platform/db.ts";
 import { metaMetricsFetcher } from "../meta/insights.ts";
 import { log } from "../platform/log.ts";
@@ -21,6 +23,8 @@ export const defaultSafetyNetLookbackDays = 7;
  * well inside the edge function's wall-clock limit.
  */
 export const safetyNetMaxFinalSyncs = 5000;
+/** A run's wall clock: pg_cron's call through pg_net does not wait for the answer. */
+const safetyNetWallMs = 100_000;
 
 export type SafetyNetReport = {
   success: boolean;
@@ -32,6 +36,10 @@ export type SafetyNetReport = {
   attributionTails: TailReport;
   /** Rows of public.budget_invariant_violations: each a broken budget invariant. */
   budgetAlarms: BudgetAlarm[];
+  /** Final syncs claimed and left, released, for the next run: its budget was spent. */
+  deferredFinalSyncs: number;
+  /** Which budget ended the reads early, if one did. */
+  budgetSpent: BudgetSpent | null;
 };
 
 /** A budget invariant found broken (public.budget_invariant_violations). */
@@ -53,20 +61,31 @@ async function budgetAlarms(): Promise<BudgetAlarm[]> {
 export async function runSafetyNet(
   lookbackDays = defaultSafetyNetLookbackDays,
 ): Promise<SafetyNetReport> {
+  const budget = new RunBudget(safetyNetWallMs, safetyNetCpuBudgetMs());
+  const [{ recovered }] = await db()<{ recovered: number }[]>`
+    select public.recover_stalled_creation_jobs() as recovered`;
+  const alarms = await budgetAlarms();
   const fetcherFor = async (id: string) => metaMetricsFetcher((await adAccountById(id)).graph);
   // Tails first: a final sync this run completes is not read again by it.
   const attributionTails = await readAttributionTails({
     fetcherFor,
     readEverySeconds: attributionTailReadEverySeconds(),
+    budget,
   });
   const finalSyncs = await processAllPendingFinalSyncs({
     lookbackDays,
     fetcherFor,
     maxRows: safetyNetMaxFinalSyncs,
+    budget,
   });
-  const [{ recovered }] = await db()<{ recovered: number }[]>`
-    select public.recover_stalled_creation_jobs() as recovered`;
-  const alarms = await budgetAlarms();
+  const budgetSpent = budget.spent();
+  if (budgetSpent) {
+    log.warn("safety net out of budget: reads left for the next run", {
+      budgetSpent,
+      deferredFinalSyncs: finalSyncs.deferred,
+      deferredTails: attributionTails.deferred,
+    });
+  }
   return {
     success: finalSyncs.failed === 0 && alarms.length === 0,
     accountsProcessed: finalSyncs.accounts,
@@ -76,5 +95,7 @@ export async function runSafetyNet(
     recoveredJobs: recovered,
     attributionTails,
     budgetAlarms: alarms,
+    deferredFinalSyncs: finalSyncs.deferred,
+    budgetSpent,
   };
 }
