@@ -222,7 +222,7 @@ type Invocation = {
 
 /** What a worker tells the pool of its function. */
 type WorkerEvents = {
-  /** A request ended (answered, its background work settled): one waiting request may try again. */
+  /** A request was answered: one waiting request may try again. */
   requestEnded(worker: FunctionWorker): void;
   /** The worker takes no more requests (retired or ending): every waiting request may try again. */
   retired(worker: FunctionWorker): void;
@@ -386,9 +386,10 @@ class FunctionWorker {
       invocation.answer(
         new Response(message.body, { status: message.status, headers: message.headers }),
       );
+      // The request ends with its answer (the pool's req_end), whatever background work it left.
+      if (!this.#retired && !this.#ending) this.events.requestEnded(this);
     } else if (message.type === "done") {
       this.#finish(message.id, "ok");
-      if (!this.#retired && !this.#ending) this.events.requestEnded(this);
     } else if (message.type === "idle") {
       if (this.#inFlight.size > 0) return;
       if (this.#ending || this.settings.policy === "oneshot") this.#end("done");

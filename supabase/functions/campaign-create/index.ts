@@ -14,7 +14,7 @@ import {
   requestVerification,
 } from "../_shared/creation/campaign-jobs.ts";
 import { CampaignCreateBody } from "../_shared/creation/creation-request.ts";
-import { startWorkerInBackground } from "../_shared/creation/creation-worker.ts";
+import { requestCreationRun } from "../_shared/creation/creation-worker.ts";
 import { AdrailError } from "../_shared/platform/errors.ts";
 import { json, parseJsonBody, serveJson, subPath } from "../_shared/platform/http.ts";
 import { takeQuota } from "../_shared/platform/request-limits.ts";
@@ -54,7 +54,9 @@ Deno.serve(serveJson("campaign-create", async (req) => {
     const key = idempotencyKey(req);
     const launch = await launchCampaign(user.id, await parseJsonBody(req, CampaignCreateBody), key);
     // A launch awaiting approval has nothing for a worker until it is approved.
-    if (!launch.replayed && launch.status !== "awaiting_approval") startWorkerInBackground();
+    if (!launch.replayed && launch.status !== "awaiting_approval") {
+      await requestCreationRun("launch");
+    }
     return json(202, launch);
   }
   const route = path.match(/^\/jobs\/([0-9]{1,18})(\/rollback|\/verify|\/approve|\/reject)?$/);
@@ -68,21 +70,21 @@ Deno.serve(serveJson("campaign-create", async (req) => {
     await takeQuota("job_action", { userId: user.id });
     const { confirm } = await parseJsonBody(req, RollbackBody);
     const progress = await decideRollback(user.id, jobId, confirm);
-    if (confirm) startWorkerInBackground();
+    if (confirm) await requestCreationRun("rollback confirmed");
     return json(200, progress);
   }
   if (req.method === "POST" && route[2] === "/verify") {
     await takeQuota("job_action", { userId: user.id });
     await parseJsonBody(req, EmptyBody, {});
     const progress = await requestVerification(user.id, jobId);
-    startWorkerInBackground();
+    await requestCreationRun("verification requested");
     return json(200, progress);
   }
   if (req.method === "POST" && route[2] === "/approve") {
     await takeQuota("job_action", { userId: user.id });
     await parseJsonBody(req, EmptyBody, {});
     const answer = await decideApproval(user.id, jobId, { approve: true });
-    if (!answer.replayed) startWorkerInBackground();
+    if (!answer.replayed) await requestCreationRun("approved");
     return json(200, answer);
   }
   if (req.method === "POST" && route[2] === "/reject") {

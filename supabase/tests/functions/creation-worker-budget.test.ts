@@ -33,7 +33,8 @@ testWithStack(
 
           const log = stack.functions.log();
           const handedOn = log.filter((l) =>
-            String(l.message).startsWith("creation worker run out of budget: due jobs handed on")
+            l.message === "creation worker run requested" &&
+            String(l.why).startsWith("run out of budget")
           );
           assert.ok(handedOn.length >= 1, "a run out of budget handed its due jobs on");
           assert.deepEqual(

@@ -80,7 +80,7 @@ testWithStack("request ids and job context in the functions' logs", async (t, st
   });
 
   await t.step(
-    "a launch's worker run logs under the launch's request id, job and account",
+    "a launch logs under its request id; its job's run, in the creation worker, under the job and account",
     async () => {
       const owner = await stack.createUser();
       const { id: act, token } = await stack.connectAdAccount(owner);
@@ -102,8 +102,16 @@ testWithStack("request ids and job context in the functions' logs", async (t, st
           ),
         ), 10_000);
       assert.deepEqual(
-        [run.requestId, run.function, run.adAccountId, run.status],
-        [requestId, "campaign-create", act, "completed"],
+        [run.function, run.adAccountId, run.status],
+        ["creation-worker", act, "completed"],
+      );
+      assert.match(String(run.requestId), /^[0-9a-f-]{36}$/, "the creation-worker call's own id");
+      assert.ok(
+        stack.functions.log().some((line) =>
+          line.requestId === requestId && line.function === "campaign-create" &&
+          String(line.message).startsWith("creation worker run") && line.why === "launch"
+        ),
+        "the launch asked for the run under its request id",
       );
       assert.ok(!JSON.stringify(stack.functions.log()).includes(token), "the token is nowhere");
     },

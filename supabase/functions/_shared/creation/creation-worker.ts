@@ -90,7 +90,7 @@ export async function runCreationWorker(
       if (report.spent) {
         // A run that could take on nothing (its isolate too old) leaves the jobs to the next
         // launch or tick: handed on, they could come back to this same isolate.
-        if (report.jobs.length > 0) await handOn(report.spent);
+        if (report.jobs.length > 0) await requestCreationRun(`run out of budget (${report.spent})`);
         return report;
       }
     }
@@ -99,14 +99,26 @@ export async function runCreationWorker(
   }
 }
 
-/** Starts a fresh run for the jobs due; if that fails, pg_cron's next tick takes them up. */
-async function handOn(spent: BudgetSpent): Promise<void> {
+/**
+ * Asks for a creation-worker run for the jobs due (`why`: a launch, an approval, a run out of
+ * budget): the creation-worker function, called through pg_net after commit when a worker slot is
+ * free (public.start_creation_worker_run); the slots' runs take the jobs up otherwise. Never a run
+ * in the caller's isolate: its CPU is shared with every request it serves at once. If the call
+ * cannot be queued, pg_cron's next tick takes the jobs up.
+ */
+export async function requestCreationRun(why: string): Promise<void> {
   try {
-    await db()`select public.start_creation_worker_run()`;
-    log.info("creation worker run out of budget: due jobs handed on to a new run", { spent });
+    const [{ requested }] = await db()<{ requested: string | null }[]>`
+      select public.start_creation_worker_run() as requested`;
+    log.info(
+      requested === null
+        ? "creation worker run not requested: every slot is held; their runs take the jobs up"
+        : "creation worker run requested",
+      { why },
+    );
   } catch (error) {
-    log.warn("creation worker run out of budget: due jobs left to the next tick", {
-      spent,
+    log.warn("creation worker run not requested: the jobs are left to the next tick", {
+      why,
       error: error instanceof Error ? error.message : String(error),
     });
   }
