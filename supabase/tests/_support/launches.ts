@@ -130,6 +130,43 @@ const days = 86_400_000;
 export const dayWithoutMetrics = new Date(Date.now() - 30 * days).toISOString().slice(0, 10);
 
 /**
+ * An account on the simulated Meta, connected, with one campaign and `ads` ads (an ad set per 50:
+ * Meta takes at most 50 ads per ad set), delivering since five days ago and not yet synced;
+ * returns its act_ id, its campaign's id and every object's id.
+ */
+export async function accountWithAds(stack: TestStack, owner: string, ads: number) {
+  const { id } = await stack.connectAdAccount(owner);
+  const graph = await metaAsPerson(stack, id);
+  await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * days).toISOString() });
+  const create = async (edge: string, params: Record<string, unknown>) => {
+    const made = await graph.post<{ id: string }>(`/${id}/${edge}`, {
+      status: "ACTIVE",
+      ...params,
+    });
+    assert.ok(made.ok, JSON.stringify(made));
+    return made.data.id;
+  };
+  const campaign = await create("campaigns", { name: "Batch C", ...campaignFields });
+  const ids = [campaign];
+  let adSet = "";
+  for (let i = 0; i < ads; i++) {
+    if (i % 50 === 0) {
+      adSet = await create("adsets", {
+        name: `Batch AS ${i}`,
+        campaign_id: campaign,
+        ...adSetTemplate,
+      });
+      ids.push(adSet);
+    }
+    ids.push(
+      await create("ads", { name: `Batch ${i}`, adset_id: adSet, creative: { creative_id: "1" } }),
+    );
+  }
+  await stack.sim("/__sim/clock", { now: new Date().toISOString() });
+  return { id, campaign, ids: new Set(ids) };
+}
+
+/**
  * An account on the simulated Meta, connected through ad-accounts (with `appSecret`, when given),
  * with 1 campaign, 1 ad set, 2 ads created five days ago and ACTIVE since (so they have metrics to
  * lose when they stop).

@@ -61,9 +61,16 @@ testWithStack("the 28-day attribution tail", async (t, stack) => {
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     return answer.body as { attributionTails: { read: number; failed: number } };
   };
-  const safetyNet = async () => {
-    const answer = await callFunction(stack, serviceRoleKey, "safety-net", { body: {} });
-    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  /**
+   * A safety-net run; one whose isolate had spent its CPU budget leaves its reads to the next run,
+   * as pg_cron's next call would take them up: called again then (the isolate it ran in retires).
+   */
+  const safetyNet = async (): Promise<Record<string, unknown>> => {
+    for (let attempt = 1;; attempt++) {
+      const answer = await callFunction(stack, serviceRoleKey, "safety-net", { body: {} });
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      if (answer.body.budgetSpent === null || attempt === 3) return answer.body;
+    }
   };
   const tailOf = async (ad: string) =>
     (await stack.sql`
@@ -108,11 +115,11 @@ testWithStack("the 28-day attribution tail", async (t, stack) => {
 
       for (let week = 1; week <= 4; week++) {
         await stack.sim("/__sim/clock", { advanceSeconds: 7 * day });
-        await safetyNet();
+        const report = await safetyNet();
         assert.deepEqual(
           await ourDays(stack, other.adB),
           await metaDays(other, other.adB),
-          `week ${week}`,
+          `week ${week}: ${JSON.stringify(report)}`,
         );
       }
       assert.ok(

@@ -4,55 +4,16 @@
 // complete them or the safety net does, all accounts in one run. Counted from the simulator's
 // request log; the status changes come from real syncs of campaigns deleted on Meta.
 import assert from "node:assert/strict";
-import { adSetTemplate, campaignFields, metaAsPerson } from "../_support/launches.ts";
+import { accountWithAds } from "../_support/launches.ts";
 import { localKeys } from "../../../dev/lib/local-env.ts";
 import { callFunction } from "../_support/refusals.ts";
 import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
-
-const day = 86_400_000;
 
 type LoggedRequest = {
   path: string;
   batchSize: number | null;
   items: { path: string }[];
 };
-
-/**
- * An account on the simulated Meta with one campaign, one ad set and `ads` ads, delivering since
- * five days ago, mirrored by a first sync; returns its act_ id and its objects' ids.
- */
-async function accountWithAds(stack: TestStack, owner: string, ads: number) {
-  const { id } = await stack.connectAdAccount(owner);
-  const graph = await metaAsPerson(stack, id);
-  await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * day).toISOString() });
-  const create = async (edge: string, params: Record<string, unknown>) => {
-    const made = await graph.post<{ id: string }>(`/${id}/${edge}`, {
-      status: "ACTIVE",
-      ...params,
-    });
-    assert.ok(made.ok, JSON.stringify(made));
-    return made.data.id;
-  };
-  const campaign = await create("campaigns", { name: "Batch C", ...campaignFields });
-  const ids = [campaign];
-  let adSet = "";
-  for (let i = 0; i < ads; i++) {
-    // Meta takes at most 50 ads per ad set.
-    if (i % 50 === 0) {
-      adSet = await create("adsets", {
-        name: `Batch AS ${i}`,
-        campaign_id: campaign,
-        ...adSetTemplate,
-      });
-      ids.push(adSet);
-    }
-    ids.push(
-      await create("ads", { name: `Batch ${i}`, adset_id: adSet, creative: { creative_id: "1" } }),
-    );
-  }
-  await stack.sim("/__sim/clock", { now: new Date().toISOString() });
-  return { id, campaign, ids: new Set(ids) };
-}
 
 async function sync(stack: TestStack, owner: string, act: string, status = 200) {
   const client = await stack.clientFor(owner);

@@ -6,36 +6,12 @@
 // 150 entities over 3 accounts deleted on Meta while its insights failed, so their final syncs
 // are owed.
 import assert from "node:assert/strict";
-import { adSetTemplate, campaignFields, metaAsPerson } from "../_support/launches.ts";
+import { accountWithAds } from "../_support/launches.ts";
 import { localKeys } from "../../../dev/lib/local-env.ts";
 import { callFunction } from "../_support/refusals.ts";
 import { invokeResult, type TestStack, testWithStack } from "../_support/stack.ts";
 
 const perAccount = 50;
-
-/** An account on the simulated Meta with a campaign, an ad set and its ads, mirrored by a sync. */
-async function accountWithAds(stack: TestStack, owner: string) {
-  const { id } = await stack.connectAdAccount(owner);
-  const graph = await metaAsPerson(stack, id);
-  const create = async (edge: string, params: Record<string, unknown>) => {
-    const made = await graph.post<{ id: string }>(`/${id}/${edge}`, {
-      status: "ACTIVE",
-      ...params,
-    });
-    assert.ok(made.ok, JSON.stringify(made));
-    return made.data.id;
-  };
-  const campaign = await create("campaigns", { name: "Backlog", ...campaignFields });
-  const adSet = await create("adsets", {
-    name: "Backlog AS",
-    campaign_id: campaign,
-    ...adSetTemplate,
-  });
-  for (let i = 0; i < perAccount - 2; i++) {
-    await create("ads", { name: `Backlog ${i}`, adset_id: adSet, creative: { creative_id: "1" } });
-  }
-  return { id, campaign };
-}
 
 async function sync(stack: TestStack, owner: string, act: string, status: number) {
   const client = await stack.clientFor(owner);
@@ -74,7 +50,8 @@ testWithStack(
     const owner = await stack.createUser();
     const accounts: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const account = await accountWithAds(stack, owner);
+      // A campaign, an ad set and 48 ads: 50 entities.
+      const account = await accountWithAds(stack, owner, perAccount - 2);
       await sync(stack, owner, account.id, 200);
       await stack.sim("/__sim/status", { id: account.campaign, status: "DELETED" });
       accounts.push(account.id);
