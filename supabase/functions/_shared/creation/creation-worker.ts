@@ -219,8 +219,8 @@ async function runJobLogged(
 
 /**
  * Starts a worker run after the response (EdgeRuntime.waitUntil on Supabase and on the local
- * gateway), so a launch starts at once rather than at the next pg_cron tick. Returns the run's
- * id, which its log lines carry.
+ * gateway): the creation-worker function's own request, from pg_cron, a launch's request for a run
+ * or a hand-on. Returns the run's id, which its log lines carry.
  */
 export function startWorkerInBackground(options: WorkerOptions = {}): string {
   const runId = crypto.randomUUID();
