@@ -118,7 +118,13 @@ async function submit(bench: BenchStack, act: string, key: string, name: string,
     }
     submission.refused = `${answer.status} ${JSON.stringify(answer.body)}`;
     if (!retryable(answer.status)) break;
-    await sleep(answer.retryAfter ? answer.retryAfter * 1000 : Math.min(4000, 250 * 2 ** attempt));
+    // Without a Retry-After, exponential backoff with full jitter (a random share of it), as a
+    // careful app does: refused together, resends must not all come back together.
+    await sleep(
+      answer.retryAfter
+        ? answer.retryAfter * 1000
+        : Math.random() * Math.min(8000, 1000 * 2 ** attempt),
+    );
   }
   return submission;
 }
