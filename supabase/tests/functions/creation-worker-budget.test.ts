@@ -1,10 +1,10 @@
 // A creation-worker run stops taking on work before the runtime's CPU limit ends its isolate: once
-// the isolate has spent the budget (CREATION_WORKER_CPU_BUDGET_MS) it finishes the step under way,
-// releases its jobs and hands the due ones on to a fresh run at once, which lands in a fresh
-// isolate (this one retired at the soft limit). Here the runtime retires an isolate at 300 ms of
-// CPU and ends it at 600 ms, and the budget is 400 ms, with one worker slot: a run that kept
-// claiming would work all twelve launches (over 120 steps) in one isolate and be ended by the
-// limit, its jobs left to wait for their leases to expire (60 s) and a tick.
+// the isolate has spent the budget (CREATION_WORKER_CPU_BUDGET_MS, counted from its first run) it
+// finishes the step under way, releases its jobs and asks for a fresh run at once, which lands in
+// a fresh isolate: this one retired at the soft limit, below the budget (as 1 s is below the
+// default 1.2 s). Here an isolate retires at 10 ms of CPU (right after its boot) and is ended at
+// 1 s, and the budget is 60 ms, with one worker slot: the twelve launches' creation work (about
+// 100 ms) takes several runs, and a run that kept claiming would work them all in one isolate.
 import assert from "node:assert/strict";
 import { assertExactly, launchBody, launched } from "../_support/launches.ts";
 import { testWithStack } from "../_support/stack.ts";
@@ -52,5 +52,9 @@ testWithStack(
       },
     );
   },
-  { CREATION_WORKER_CPU_BUDGET_MS: "400", EDGE_CPU_LIMIT_MS: "600" },
+  {
+    CREATION_WORKER_CPU_BUDGET_MS: "60",
+    EDGE_CPU_SOFT_LIMIT_MS: "10",
+    EDGE_CPU_LIMIT_MS: "1000",
+  },
 );

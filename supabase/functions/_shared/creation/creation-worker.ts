@@ -50,6 +50,9 @@ const idlePollMs = 1_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Whether a run of this isolate, out of budget before it took on anything, asked for a run. */
+let askedWithNothingDone = false;
+
 /**
  * What a run did: the slot it worked in (null: every slot was held), its jobs' reports, and the
  * budget it spent when that ended it.
@@ -88,9 +91,13 @@ export async function runCreationWorker(
       if (dueAt === null || dueAt.getTime() > Date.now()) return report;
       report.spent = budget.spent() ?? undefined;
       if (report.spent) {
-        // A run that could take on nothing (its isolate too old) leaves the jobs to the next
-        // launch or tick: handed on, they could come back to this same isolate.
-        if (report.jobs.length > 0) await requestCreationRun(`run out of budget (${report.spent})`);
+        // The isolate, past its budget, is past the runtime's soft limit too and takes no new
+        // request: the run asked for lands in a fresh one. A run that took on nothing asks once
+        // per isolate at most, so that a budget set below the soft limit cannot loop.
+        if (report.jobs.length > 0 || !askedWithNothingDone) {
+          askedWithNothingDone ||= report.jobs.length === 0;
+          await requestCreationRun(`run out of budget (${report.spent})`);
+        }
         return report;
       }
     }
