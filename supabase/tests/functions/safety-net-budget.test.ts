@@ -4,7 +4,10 @@
 // run takes it up at once, not after the claims' 5-minute lease), and still answers, with the
 // stalled-job recovery and the budget alarms, which come first, done. Here the backlog is real:
 // 150 entities over 3 accounts deleted on Meta while its insights failed, so their final syncs
-// are owed.
+// are owed. An account's changes are read a batch of 50 at a time, and the budget is checked
+// before each batch: with a budget of 1 ms, a run reads at most a batch per account (the
+// accounts' first batches may start together, before the thread's CPU clock, in 10 ms ticks, has
+// moved), and leaves the rest.
 import assert from "node:assert/strict";
 import { accountWithAds } from "../_support/launches.ts";
 import { localKeys } from "../../../dev/lib/local-env.ts";
@@ -66,23 +69,19 @@ testWithStack(
     await t.step(
       "its isolate past the budget: recovery and alarms done, the reads left and released",
       async () => {
-        // 1 ms: the isolate's boot has spent it before the first read.
         await stack.functions.close();
         await stack.functions.restart({ SAFETY_NET_CPU_BUDGET_MS: "1" });
-        const requestsBefore = (await stack.sim("/__sim/requests") as { total: number }).total;
         const report = await safetyNet(stack);
         assert.equal(report.budgetSpent, "cpu");
-        assert.equal(report.totalEntities, 0);
-        assert.equal(report.deferredFinalSyncs, 3 * perAccount, JSON.stringify(report));
         assert.equal(report.recoveredJobs, 0, "the recovery ran and found no stalled job");
         assert.deepEqual(report.budgetAlarms, [], "the budget invariants were checked");
+        assert.ok(report.deferredFinalSyncs > 0, JSON.stringify(report));
+        assert.equal(report.totalEntities + report.deferredFinalSyncs, 3 * perAccount);
         assert.deepEqual(
           await owed(stack, accounts),
-          { owed: 3 * perAccount, claimed: 0 },
-          "still owed, none left claimed",
+          { owed: report.deferredFinalSyncs, claimed: 0 },
+          "the deferred ones still owed, none left claimed",
         );
-        const requestsAfter = (await stack.sim("/__sim/requests") as { total: number }).total;
-        assert.equal(requestsAfter, requestsBefore, "nothing read from Meta");
         assert.ok(
           stack.functions.log().some((l) =>
             l.message === "safety net out of budget: reads left for the next run"
@@ -97,12 +96,12 @@ testWithStack(
       const report = await safetyNet(stack);
       assert.equal(report.budgetSpent, null, JSON.stringify(report));
       assert.equal(report.deferredFinalSyncs, 0);
-      assert.equal(report.totalEntities, 3 * perAccount);
+      assert.ok(report.totalEntities > 0, "the ones left before");
       assert.deepEqual(await owed(stack, accounts), { owed: 0, claimed: 0 });
       const [net] = stack.functions.invocations().filter((i) => i.function === "safety-net")
         .slice(-1);
       console.log(
-        `the safety net's ${3 * perAccount} final syncs: ${net.cpuMs} ms of its isolate's CPU`,
+        `the safety net's ${report.totalEntities} final syncs: ${net.cpuMs} ms of its isolate's CPU`,
       );
     });
   },
