@@ -129,6 +129,18 @@ const days = 86_400_000;
  */
 export const dayWithoutMetrics = new Date(Date.now() - 30 * days).toISOString().slice(0, 10);
 
+/** Creates an ACTIVE object under the account's `edge` on the simulated Meta; answers its id. */
+function activeCreator(graph: GraphClient, act: string) {
+  return async (edge: string, params: Record<string, unknown>): Promise<string> => {
+    const made = await graph.post<{ id: string }>(`/${act}/${edge}`, {
+      status: "ACTIVE",
+      ...params,
+    });
+    assert.ok(made.ok, JSON.stringify(made));
+    return made.data.id;
+  };
+}
+
 /**
  * An account on the simulated Meta, connected, with one campaign and `ads` ads (an ad set per 50:
  * Meta takes at most 50 ads per ad set), delivering since five days ago and not yet synced;
@@ -138,14 +150,7 @@ export async function accountWithAds(stack: TestStack, owner: string, ads: numbe
   const { id } = await stack.connectAdAccount(owner);
   const graph = await metaAsPerson(stack, id);
   await stack.sim("/__sim/clock", { now: new Date(Date.now() - 5 * days).toISOString() });
-  const create = async (edge: string, params: Record<string, unknown>) => {
-    const made = await graph.post<{ id: string }>(`/${id}/${edge}`, {
-      status: "ACTIVE",
-      ...params,
-    });
-    assert.ok(made.ok, JSON.stringify(made));
-    return made.data.id;
-  };
+  const create = activeCreator(graph, id);
   const campaign = await create("campaigns", { name: "Batch C", ...campaignFields });
   const ids = [campaign];
   let adSet = "";
@@ -185,14 +190,7 @@ export async function activeAccount(
     accessToken: token,
     appSecret: options.appSecret,
   });
-  const create = async (edge: string, params: Record<string, unknown>) => {
-    const result = await graph.post<{ id: string }>(`/${id}/${edge}`, {
-      status: "ACTIVE",
-      ...params,
-    });
-    assert.ok(result.ok, JSON.stringify(result));
-    return result.data.id;
-  };
+  const create = activeCreator(graph, id);
   const campaign = await create("campaigns", { name: "Sync C", ...campaignFields });
   const adSet = await create("adsets", {
     name: "Sync AS",
