@@ -9,6 +9,7 @@ import { startPgNetRelay } from "../pg-net-relay.ts";
 import { localStackDatabase } from "./local-db.ts";
 import type { InvocationRecord } from "../functions-server.ts";
 import { functionsEnv, localCronSecret } from "./local-env.ts";
+import { ignoreStaleSocketWrites } from "../../supabase/functions/_shared/platform/stale-socket-writes.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -207,6 +208,8 @@ async function setDefaultSyncInterval(
 
 export async function startLocalStack(options: StackOptions): Promise<LocalStack> {
   localStackDatabase(options.databaseUrl);
+  // The relay, the caller's own pools and the simulator share this process with postgres.js.
+  ignoreStaleSocketWrites();
   const simulator = await startSimulator({
     port: 0,
     seed: options.seed,

@@ -24,13 +24,18 @@ function required(name: string, ...fallbacks: string[]): string {
   throw new ConfigError(name);
 }
 
+/** Where the functions' pool connects, and whether a server connection lasts only a transaction. */
+export type DatabaseConnection = { url: string; transactionPooler: boolean };
+
 /**
  * The database: DB_POOLER_URL when set (Supavisor's transaction pooler, for many instances at
  * once; a custom secret, as SUPABASE_ names are reserved), else SUPABASE_DB_URL (injected by
  * Supabase, direct), else DATABASE_URL (elsewhere).
  */
-export function databaseUrl(): string {
-  return Deno.env.get("DB_POOLER_URL") || required("SUPABASE_DB_URL", "DATABASE_URL");
+export function databaseConnection(): DatabaseConnection {
+  const pooler = Deno.env.get("DB_POOLER_URL");
+  if (pooler) return { url: pooler, transactionPooler: true };
+  return { url: required("SUPABASE_DB_URL", "DATABASE_URL"), transactionPooler: false };
 }
 
 /** A whole number from 1 to `max` from the environment; `fallback` when unset or empty. */

@@ -1,9 +1,12 @@
-// One Postgres connection pool per function instance, on the database URL (SUPABASE_DB_URL),
-// DB_POOL_MAX connections at most (config.ts says why 20). prepare: false keeps it usable through
-// Supavisor's transaction pooler (port 6543), which cannot keep a prepared statement across
-// transactions; nothing here relies on a session (no SET, LISTEN or session advisory lock).
+// One Postgres connection pool per function instance, DB_POOL_MAX connections at most (config.ts
+// says why 20). On a direct connection (SUPABASE_DB_URL) statements are prepared, once per
+// connection: a parameterized statement sent unprepared costs postgres.js a describe round trip
+// first, and Postgres plans it afresh every time. Through Supavisor's transaction pooler
+// (DB_POOLER_URL, port 6543) a prepared statement does not outlive its transaction, so none is
+// prepared there. Nothing here relies on a session (no SET, LISTEN or session advisory lock).
 import postgres from "postgres";
-import { databaseUrl, dbPoolMax } from "./config.ts";
+import { databaseConnection, dbPoolMax } from "./config.ts";
+import { ignoreStaleSocketWrites } from "./stale-socket-writes.ts";
 
 export type Sql = postgres.Sql;
 /** The sql of a transaction (db().begin). */
@@ -17,8 +20,11 @@ export type Json = postgres.JSONValue;
 let pool: Sql | undefined;
 
 export function db(): Sql {
-  pool ??= postgres(databaseUrl(), {
-    prepare: false,
+  if (pool) return pool;
+  ignoreStaleSocketWrites();
+  const { url, transactionPooler } = databaseConnection();
+  pool = postgres(url, {
+    prepare: !transactionPooler,
     max: dbPoolMax(),
     // An idle instance keeps its pool for its next request; a connection idle 20 s goes back.
     idle_timeout: 20,
