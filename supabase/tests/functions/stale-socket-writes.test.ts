@@ -36,7 +36,9 @@ Deno.test("a stale flush's write of nothing does not throw, and writes of someth
     );
     ignoreStaleSocketWrites();
     assert.equal(client.write(null as unknown as string), true);
-    const received = new Promise<string>((resolve) => server.once("data", (d) => resolve(String(d))));
+    const received = new Promise<string>((resolve) =>
+      server.once("data", (d) => resolve(String(d)))
+    );
     client.write("still written");
     assert.equal(await received, "still written");
   } finally {
