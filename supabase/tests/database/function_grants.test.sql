@@ -2,7 +2,7 @@
 -- anon, authenticated or PUBLIC); get_entities_needing_final_sync is for members (RLS applies);
 -- every function in public and private pins search_path to ''.
 begin;
-select plan(192);
+select plan(198);
 
 create temp table fg_service_only (n int, fn text, args text[], call_sql text) on commit drop;
 insert into fg_service_only values
@@ -36,7 +36,8 @@ insert into fg_service_only values
   (27, 'pending_insights_report_run', '{uuid,text,date,date}', $$ select public.pending_insights_report_run(gen_random_uuid(), 'ad', '2026-11-01', '2026-11-02') $$),
   (28, 'forget_insights_report_run', '{uuid,text}', $$ select public.forget_insights_report_run(gen_random_uuid(), 'x') $$),
   (29, 'campaign_creation_job_progress_of', '{bigint}', $$ select public.campaign_creation_job_progress_of(-1) $$),
-  (30, 'release_status_change_claims', '{text}', $$ select public.release_status_change_claims('client') $$);
+  (30, 'release_status_change_claims', '{text}', $$ select public.release_status_change_claims('client') $$),
+  (31, 'admit_campaign_launch', '{uuid,text,text,integer}', $$ select public.admit_campaign_launch(gen_random_uuid(), 'act_1', null, 2) $$);
 grant select on fg_service_only to authenticated, anon;
 
 -- ---------------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ export type AdAccountAccess = {
   graph: GraphClient;
 };
 
-type StoredAccount = {
+/** An ad account's row as the database holds it: its secrets still sealed. */
+export type StoredAccount = {
   id: string;
   platform: string;
   platform_account_id: string;
@@ -42,7 +43,8 @@ type StoredAccount = {
   app_secret_ciphertext: string | null;
 };
 
-async function withGraphClient(account: StoredAccount): Promise<AdAccountAccess> {
+/** The account's secrets opened and a Graph client made with them. */
+export async function withGraphClient(account: StoredAccount): Promise<AdAccountAccess> {
   // Each ciphertext opens only in the row and column it was written for (token-crypto.ts).
   const slots = secretSlots(account.platform, account.platform_account_id);
   return {

@@ -3,7 +3,12 @@
 // approve or reject a launch awaiting approval, answer a rollback confirmation, ask for a
 // re-check. The work itself is the creation worker's. Failures are AdrailErrors; the HTTP layer
 // answers them.
-import { accessRefusal, adAccountForMember } from "../accounts/ad-account-access.ts";
+import {
+  accessRefusal,
+  type AdAccountAccess,
+  withGraphClient,
+} from "../accounts/ad-account-access.ts";
+import type { AccountObjectLimits } from "../accounts/ad-accounts.ts";
 import type { JobStatus } from "./job-states.ts";
 import { type CampaignCreateRequest, requestedEntities, requestHash } from "./creation-request.ts";
 import {
@@ -19,9 +24,7 @@ import { verifyBeforeCreation } from "./pre-creation-verification.ts";
 import {
   activeJobsRefusal,
   assertQuotaAllowed,
-  checkCreationJobRoom,
   type QuotaAnswer,
-  takeQuota,
 } from "../platform/request-limits.ts";
 
 export type LaunchAnswer = {
@@ -102,18 +105,95 @@ export type JobProgress = {
 
 type JobRow = { id: number; status: JobStatus; request_hash: string };
 
-async function jobForKey(userId: string, key: string): Promise<JobRow | undefined> {
-  const [job] = await db()<JobRow[]>`
-    select id::int, status, request_hash from public.campaign_creation_jobs
-    where user_id = ${userId} and idempotency_key = ${key}`;
-  return job;
-}
-
 function conflict(key: string): AdrailError {
   return new AdrailError(
     "idempotency_conflict",
     `Idempotency-Key ${key} was already used with another request`,
   );
+}
+
+/** What public.admit_campaign_launch answers: the account, or the replayed job, or a refusal. */
+type AdmissionRow = {
+  account_id: string;
+  account_platform: string;
+  access_token_ciphertext: string;
+  app_secret_ciphertext: string | null;
+  campaign_limit: number;
+  ad_set_limit: number;
+  ad_limit: number;
+  replayed_job_id: number | null;
+  replayed_status: JobStatus | null;
+  replayed_request_hash: string | null;
+  refused_action: "launch" | "requested_entities" | null;
+  retry_after_seconds: number | null;
+  refused_scope: QuotaAnswer["scope"];
+  refused_quota: number | null;
+  refused_window_seconds: number | null;
+};
+
+/** A launch let through to its verification, or the job its idempotency key already names. */
+type Admission =
+  | { kind: "admitted"; access: AdAccountAccess; limits: AccountObjectLimits }
+  | { kind: "replay"; job: JobRow };
+
+/**
+ * Everything a launch asks of the database before it verifies, in one call: the account (not_found,
+ * forbidden), the job a replayed key names, the room for one more job and the quotas
+ * (rate_limited).
+ */
+async function admitLaunch(
+  userId: string,
+  request: CampaignCreateRequest,
+  idempotencyKey: string | undefined,
+): Promise<Admission> {
+  const account = request.adAccountId;
+  const [row] = await db()<AdmissionRow[]>`
+    select account_id, account_platform, access_token_ciphertext, app_secret_ciphertext,
+      campaign_limit, ad_set_limit, ad_limit, replayed_job_id::int, replayed_status,
+      replayed_request_hash, refused_action, retry_after_seconds, refused_scope, refused_quota,
+      refused_window_seconds
+    from public.admit_campaign_launch(
+      ${userId}, ${account}, ${idempotencyKey ?? null}, ${requestedEntities(request)})`
+    .catch((error) => {
+      throw activeJobsRefusal(
+        accessRefusal(
+          error,
+          `ad account ${account}`,
+          `your role on ad account ${account} does not allow launch`,
+        ),
+      );
+    });
+  if (row.replayed_job_id !== null) {
+    return {
+      kind: "replay",
+      job: {
+        id: row.replayed_job_id,
+        status: row.replayed_status!,
+        request_hash: row.replayed_request_hash!,
+      },
+    };
+  }
+  if (row.refused_action !== null) {
+    assertQuotaAllowed(row.refused_action, {
+      allowed: false,
+      retry_after_seconds: row.retry_after_seconds!,
+      scope: row.refused_scope,
+      quota: row.refused_quota,
+      window_seconds: row.refused_window_seconds,
+    }, row.refused_action === "launch" ? 1 : requestedEntities(request));
+  }
+  const access = await withGraphClient({
+    id: row.account_id,
+    platform: row.account_platform,
+    platform_account_id: account,
+    access_token_ciphertext: row.access_token_ciphertext,
+    app_secret_ciphertext: row.app_secret_ciphertext,
+  });
+  return {
+    kind: "admitted",
+    access,
+    limits: { campaigns: row.campaign_limit, adSets: row.ad_set_limit, ads: row.ad_limit },
+  };
 }
 
 /**
@@ -127,24 +207,16 @@ export async function launchCampaign(
   request: CampaignCreateRequest,
   idempotencyKey?: string,
 ): Promise<LaunchAnswer> {
-  const access = await adAccountForMember(userId, request.adAccountId, "launch");
   const hash = await requestHash(request);
-  if (idempotencyKey) {
-    const existing = await jobForKey(userId, idempotencyKey);
-    if (existing && existing.request_hash !== hash) throw conflict(idempotencyKey);
-    if (existing) {
-      return { jobId: existing.id, status: existing.status, replayed: true, warnings: [] };
-    }
+  const admission = await admitLaunch(userId, request, idempotencyKey);
+  if (admission.kind === "replay") {
+    const { job } = admission;
+    if (job.request_hash !== hash) throw conflict(idempotencyKey!);
+    return { jobId: job.id, status: job.status, replayed: true, warnings: [] };
   }
-  await checkCreationJobRoom(userId, access.id);
-  await takeQuota("launch", { adAccountId: access.id });
-  await takeQuota(
-    "requested_entities",
-    { userId, adAccountId: access.id },
-    requestedEntities(request),
-  );
+  const { access, limits } = admission;
 
-  const verification = await verifyBeforeCreation(access, userId, request);
+  const verification = await verifyBeforeCreation(access, limits, userId, request);
   if (verification.unavailable) {
     throw metaUnavailable(
       verification.unavailable,
@@ -161,12 +233,18 @@ export async function launchCampaign(
 
   const sql = db();
   try {
+    // The job, its slots and the verification's link to it, in one statement.
     const [job] = await sql<JobRow[]>`
-      select id::int, status, request_hash from public.create_campaign_creation_job(
-        ${userId}, ${access.id}, ${request.campaign.name}, ${request.adSets.count}, ${request.ads.perAdSet},
-        ${sql.json(request)}, ${hash}, ${idempotencyKey ?? null}, ${request.rollbackPolicy},
-        ${request.retryBudget}, ${request.dryRun})`;
-    await sql`update public.pre_creation_verifications set job_id = ${job.id} where id = ${verification.id}`;
+      with job as (
+        select id, status, request_hash from public.create_campaign_creation_job(
+          ${userId}, ${access.id}, ${request.campaign.name}, ${request.adSets.count}, ${request.ads.perAdSet},
+          ${sql.json(request)}, ${hash}, ${idempotencyKey ?? null}, ${request.rollbackPolicy},
+          ${request.retryBudget}, ${request.dryRun})
+      ), linked as (
+        update public.pre_creation_verifications v set job_id = job.id
+        from job where v.id = ${verification.id}
+      )
+      select id::int, status, request_hash from job`;
     return { jobId: job.id, status: job.status, replayed: false, warnings: verification.warnings };
   } catch (error) {
     if (sqlState(error) === DbErrorCode.idempotencyConflict) throw conflict(idempotencyKey!);

@@ -118,15 +118,9 @@ function spendingLimit(account: unknown, request: CampaignCreateRequest): Spendi
   };
 }
 
-async function accountLimits(accountId: string): Promise<AccountObjectLimits> {
-  const [limits] = await db()<AccountObjectLimits[]>`
-    select campaign_limit as campaigns, ad_set_limit as "adSets", ad_limit as ads
-    from public.ad_accounts where id = ${accountId}`;
-  return limits;
-}
-
 export async function verifyBeforeCreation(
   access: AdAccountAccess,
+  limits: AccountObjectLimits,
   userId: string,
   request: CampaignCreateRequest,
 ): Promise<VerificationOutcome> {
@@ -137,33 +131,30 @@ export async function verifyBeforeCreation(
     path: `/${act}/${edge}`,
     params: { fields: "id", limit: 1, summary: true, effective_status: liveEffectiveStatuses },
   });
-  const [limits, batch] = await Promise.all([
-    accountLimits(access.id),
-    readChecks(access, [
-      {
-        method: "GET",
-        path: `/${act}`,
-        params: { fields: "account_status,name,spend_cap,amount_spent" },
+  const batch = await readChecks(access, [
+    {
+      method: "GET",
+      path: `/${act}`,
+      params: { fields: "account_status,name,spend_cap,amount_spent" },
+    },
+    {
+      method: "GET",
+      path: `/${act}/campaigns`,
+      params: {
+        fields: "id,name",
+        effective_status: liveEffectiveStatuses,
+        filtering: [{ field: "name", operator: "EQUAL", value: request.campaign.name }],
       },
-      {
-        method: "GET",
-        path: `/${act}/campaigns`,
-        params: {
-          fields: "id,name",
-          effective_status: liveEffectiveStatuses,
-          filtering: [{ field: "name", operator: "EQUAL", value: request.campaign.name }],
-        },
-      },
-      counted("campaigns"),
-      counted("adsets"),
-      counted("ads"),
-      {
-        method: "POST",
-        path: `/${act}/campaigns`,
-        isWrite: false,
-        params: { ...request.campaign, execution_options: ["validate_only"] },
-      },
-    ]),
+    },
+    counted("campaigns"),
+    counted("adsets"),
+    counted("ads"),
+    {
+      method: "POST",
+      path: `/${act}/campaigns`,
+      isWrite: false,
+      params: { ...request.campaign, execution_options: ["validate_only"] },
+    },
   ]);
 
   const errors: string[] = [];

@@ -82,11 +82,3 @@ export function activeJobsRefusal(error: unknown): unknown {
   );
 }
 
-/** ADR09 before anything is verified, when one more creation job would go over a limit. */
-export async function checkCreationJobRoom(userId: string, adAccountId: string): Promise<void> {
-  try {
-    await db()`select public.check_creation_job_room(${userId}, ${adAccountId})`;
-  } catch (error) {
-    throw activeJobsRefusal(error);
-  }
-}
