@@ -81,4 +81,3 @@ export function activeJobsRefusal(error: unknown): unknown {
     { retryAfterSeconds: defaultRetryAfterSeconds, limit },
   );
 }
-
