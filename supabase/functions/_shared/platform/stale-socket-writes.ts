@@ -1,11 +1,12 @@
 // A guard for postgres.js on Deno's Node compatibility layer (Deno 2.1, the edge runtime's). The
 // driver gathers a connection's small writes and flushes them from a setImmediate; a write of
 // 1 KiB or more flushes at once and clears that immediate. Deno's clearImmediate is a
-// clearTimeout, which cannot stop a timer already due in the same turn of the event loop, so the
-// stale flush still runs, finds nothing left, and calls socket.write(null): an uncaught
-// TypeError ("May not write null values to stream") that ends the whole isolate, every request
-// in it included (denoland/deno#29262). It happened here under load, in the functions and in the
-// bench's own process. A null write has nothing to send: it is answered as a write of nothing.
+// clearTimeout, and the cleared flush can still run (most likely when the timer was already due in
+// the same turn of the event loop): it finds nothing left and calls socket.write(null), an uncaught
+// TypeError ("May not write null values to stream") out of a timer that ends the whole process or
+// isolate, every request in it included (denoland/deno#29262). It happened here under load, in a
+// profiling script beside the local stack and once in the bench. A null write has nothing to send
+// (and the stale flush passes no callback): it is answered as a write of nothing.
 import net from "node:net";
 
 let installed = false;
