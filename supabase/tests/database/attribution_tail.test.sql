@@ -43,7 +43,7 @@ select is_empty(
 -- Claims and re-reads
 -- ---------------------------------------------------------------------------------------------
 select results_eq(
-  format($$ select platform_entity_id from public.claim_attribution_tails('run-1', %L, read_every_seconds => 0) $$, :'acct'),
+  format($$ select platform_entity_id from public.claim_attribution_tails('run-1', %L, read_every_seconds => 0) order by 1 $$, :'acct'),
   $$ values ('tail-ad'), ('tail-ad2') $$,
   'due tails are claimed');
 select is_empty(
@@ -93,7 +93,7 @@ select is_empty(
 -- Fixture: 28 days have passed since tail-ad's change.
 update public.ad_status_change_log set settles_at = now() - interval '1 second' where id = :log_ad;
 select results_eq(
-  format($$ select platform_entity_id from public.claim_attribution_tails('run-4', %L, read_every_seconds => 0) $$, :'acct'),
+  format($$ select platform_entity_id from public.claim_attribution_tails('run-4', %L, read_every_seconds => 0) order by 1 $$, :'acct'),
   $$ values ('tail-ad'), ('tail-ad2') $$,
   'a tail past settles_at is read once more');
 select ok(
