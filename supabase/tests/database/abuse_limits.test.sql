@@ -2,10 +2,11 @@
 -- constraints; take_request_quota's token buckets (a burst of quota, then one request per
 -- window / quota; nothing taken when refused; overrides before defaults; user and account all or
 -- nothing; costs; quota 0); the active_jobs limits on every new creation job (ADR09 with its
--- DETAIL, the pre-check, replays); and that only the service role reaches any of it.
+-- DETAIL, the pre-check, replays; checked when the job's transaction commits); and that only the
+-- service role reaches any of it.
 -- now() is fixed inside this transaction: time passing is written into the buckets by hand.
 begin;
-select plan(50);
+select plan(52);
 
 select tests.create_supabase_user('al_user') as user_id \gset
 select tests.create_supabase_user('al_other') as other_id \gset
@@ -134,6 +135,19 @@ select throws_ok(
 insert into public.adrail_limits (action, scope, ad_account_id, quota) values ('active_jobs', 'account', :'acct', 2);
 select (public.create_campaign_creation_job(:'user_id', :'acct', 'al 1', 1, 1, '{}', 'h', 'al-key-1')).id as j1 \gset
 select (public.create_campaign_creation_job(:'user_id', :'acct', 'al 2', 1, 1, '{}', 'h')).id as j2 \gset
+-- The check is deferred to the commit, where its locks are held only over its counts;
+-- `set constraints ... immediate` runs it now, as the commit would.
+savepoint before_third;
+select lives_ok(
+  format($$ select public.create_campaign_creation_job(%L, %L, 'al 3', 1, 1, '{}', 'h') $$, :'user_id', :'acct'),
+  'a third job over the account''s limit is inserted: the limit waits for the commit');
+select throws_ok(
+  'set constraints enforce_active_job_limits immediate',
+  'ADR09', format('account %s would have 3 creation jobs under way, its limit is 2', :'acct'),
+  'where it refuses the job');
+rollback to savepoint before_third;
+-- From here on each job is checked at its insert, as the commit of its own transaction would.
+set constraints enforce_active_job_limits immediate;
 select lives_ok(format($$ select public.check_creation_job_room(%L, %L) $$, :'user_id', :'acct2'),
   'the pre-check: room on the other account');
 select throws_ok(

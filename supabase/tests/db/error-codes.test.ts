@@ -18,6 +18,8 @@ Deno.test("each adrail error code arrives as DbErrorCode", async () => {
   const sql = db();
   try {
     await sql.begin(async (tx) => {
+      // The active-jobs limit is checked at the commit: here at each statement's end instead.
+      await tx`set constraints enforce_active_job_limits immediate`;
       const [user] =
         await tx`insert into auth.users (id, email) values (gen_random_uuid(), gen_random_uuid() || '@codes.test') returning id`;
       const [account] = await tx`
