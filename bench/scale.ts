@@ -3,7 +3,8 @@
 // launch starts a worker run through EdgeRuntime.waitUntil; pg_cron, through pg_net, resumes what
 // is left waiting). Measured: every launch exact, time to drain, launches per second, the latency
 // of POST /campaign-create, the database's transactions and rows per launch, and the CPU time of
-// each function invocation.
+// each function invocation. Beside it, in the same run, the latency of the same launch sent alone
+// and of a second burst into a warm isolate: what the pool's admission costs, and what is left.
 import type postgres from "postgres";
 import { adSetTemplate, type BenchStack, percentile, sleep } from "./harness.ts";
 import { finalJobStatuses } from "../supabase/functions/_shared/creation/job-states.ts";
@@ -44,52 +45,139 @@ export type ScaleResult = {
   /** Submissions answered 429 or 5xx (Retry-After honoured) and sent again, same Idempotency-Key. */
   submitRetries: number;
   /**
-   * The machine while the launches were being answered (first submission to last answer), all
-   * processes (gateway, isolates and the worker runs they start, Postgres, the simulator, this
-   * client): the share of its cores busy, and CPU time per launch. With the cores saturated the
-   * answers queue for CPU: the last cannot come before launches × cpuMsPerLaunch / cores.
+   * The same launch beside the burst into a cold pool, once it has drained, faults off: first
+   * `uncontended`, one at a time (the first boots a worker), then a second burst of as many at
+   * once over fresh accounts into the isolate they left warm. Its launches count in `exact`.
    */
-  whileAnswering: { wallMs: number; cores: number; busyShare: number; cpuMsPerLaunch: number };
+  warm: {
+    uncontendedMs: { p50: number; max: number; launches: number };
+    burstMs: { p50: number; p95: number; p99: number; max: number; requests: number };
+    burstResent: number;
+    exact: boolean;
+    /** POST /campaign-create requests sent, every attempt. */
+    attempts: number;
+    whileAnswering: WhileAnswering;
+  };
+  whileAnswering: WhileAnswering;
   /**
-   * pg_stat_database deltas over the run, the whole database (functions, pg_cron, the pg_net
-   * relay), net of the idle background measured just before and of the bench's own polling:
+   * Deltas over the run, the whole database (functions, pg_cron, the pg_net relay), net of the
+   * idle background measured just before and of the bench's own polling: statements sent
+   * (pg_stat_statements calls, top level: a function's own statements are not counted),
    * transactions (xact_commit + xact_rollback: one per autocommit statement or per
    * begin..commit), rows written (tup_inserted + tup_updated + tup_deleted) and rows read
    * (tup_returned + tup_fetched), per launch.
    */
   database: {
+    statementsPerLaunch: number;
     transactionsPerLaunch: number;
     rowsWrittenPerLaunch: number;
     rowsReadPerLaunch: number;
   };
   /**
-   * CPU time per isolate (campaign-create's and creation-worker's), what Supabase's limits count
-   * (per worker, over all its requests: retired at 1 s, ended at 2 s): its last reading, at the end
-   * of its last invocation; and the invocations a limit ended.
+   * CPU time per isolate (campaign-create's and creation-worker's) over both bursts and the
+   * launches between them, what Supabase's limits count (per worker, over all its requests:
+   * retired at 1 s, ended at 2 s): its last reading, at the end of its last invocation; and the
+   * invocations a limit ended.
    */
   cpuMs: { isolates: number; p50: number; max: number; endedByLimit: number };
 };
 
-/** Machine-wide CPU time from /proc/stat, in ms summed over the cores: busy and in all. */
-function machineCpuMs(): { busy: number; total: number } {
+/** Where the machine's CPU goes: the processes of the stack, and everything else. */
+type ProcessGroup = "functions" | "postgres" | "bench" | "other";
+
+/**
+ * The machine while a burst was being answered (first submission to last answer): the share of
+ * its cores busy, and CPU time per launch, in all and by process: the functions server (the
+ * gateway and its isolates, with the worker runs they start), Postgres, this process (the
+ * supabase-js clients, the simulator, the pg_net relay), the rest. With the cores saturated the
+ * answers queue for CPU: the last cannot come before launches × cpuMsPerLaunch / cores.
+ */
+export type WhileAnswering = {
+  wallMs: number;
+  cores: number;
+  busyShare: number;
+  cpuMsPerLaunch: number;
+  cpuMsPerLaunchBy: Record<ProcessGroup, number>;
+};
+
+type CpuReading = {
+  at: number;
+  busy: number;
+  total: number;
+  byGroup: Record<ProcessGroup, number>;
+};
+
+// USER_HZ is 100 on Linux: a jiffy is 10 ms.
+const jiffyMs = 10;
+
+/** Machine-wide CPU time from /proc/stat and each process's, in ms summed over the cores. */
+function cpuReading(): CpuReading {
   const jiffies = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
     .map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = jiffies;
   const busy = user + nice + system + irq + softirq + steal;
-  // USER_HZ is 100 on Linux: a jiffy is 10 ms.
-  return { busy: busy * 10, total: (busy + idle + iowait) * 10 };
-}
-
-type Counters = { at: number; xacts: number; written: number; read: number };
-
-async function counters(sql: postgres.Sql): Promise<Counters> {
-  const [row] = await sql<{ xacts: string; written: string; read: string }[]>`
-    select xact_commit + xact_rollback as xacts,
-           tup_inserted + tup_updated + tup_deleted as written,
-           tup_returned + tup_fetched as read
-    from pg_stat_database where datname = current_database()`;
+  const byGroup: Record<ProcessGroup, number> = { functions: 0, postgres: 0, bench: 0, other: 0 };
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      // After the command's name in parentheses: state is field 3, utime and stime 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cpu = (Number(fields[11]) + Number(fields[12])) * jiffyMs;
+      const command = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      const group: ProcessGroup = Number(entry.name) === Deno.pid
+        ? "bench"
+        : command.includes("functions-server.ts")
+        ? "functions"
+        : stat.includes("(postgres)")
+        ? "postgres"
+        : "other";
+      byGroup[group] += cpu;
+    } catch {
+      // The process ended while being read.
+    }
+  }
   return {
     at: performance.now(),
+    busy: busy * jiffyMs,
+    total: (busy + idle + iowait) * jiffyMs,
+    byGroup,
+  };
+}
+
+function whileAnswering(from: CpuReading, to: CpuReading, launches: number): WhileAnswering {
+  const busy = to.busy - from.busy;
+  const tracked = (Object.keys(from.byGroup) as ProcessGroup[]).filter((g) => g !== "other");
+  const byGroup = Object.fromEntries(
+    tracked.map((g) => [g, (to.byGroup[g] - from.byGroup[g]) / launches]),
+  ) as Record<ProcessGroup, number>;
+  // Everything not in the stack's processes, those that ended meanwhile included.
+  byGroup.other = busy / launches - tracked.reduce((sum, g) => sum + byGroup[g], 0);
+  return {
+    wallMs: to.at - from.at,
+    cores: navigator.hardwareConcurrency,
+    busyShare: busy / (to.total - from.total),
+    cpuMsPerLaunch: busy / launches,
+    cpuMsPerLaunchBy: byGroup,
+  };
+}
+
+type Counters = { at: number; statements: number; xacts: number; written: number; read: number };
+
+/** The statements a bench poll sends: begin, its two selects, commit. */
+const statementsPerPoll = 4;
+
+async function counters(sql: postgres.Sql): Promise<Counters> {
+  const [row] = await sql<{ statements: string; xacts: string; written: string; read: string }[]>`
+    select (select coalesce(sum(s.calls), 0) from extensions.pg_stat_statements s
+            where s.dbid = d.datid) as statements,
+           xact_commit + xact_rollback as xacts,
+           tup_inserted + tup_updated + tup_deleted as written,
+           tup_returned + tup_fetched as read
+    from pg_stat_database d where datname = current_database()`;
+  return {
+    at: performance.now(),
+    statements: Number(row.statements),
     xacts: Number(row.xacts),
     written: Number(row.written),
     read: Number(row.read),
@@ -135,7 +223,7 @@ type SimObject = { id: string; type: string; name: string; parentId: string; del
 async function exactness(
   bench: BenchStack,
   accounts: string[],
-  jobs: { act: string; status: string; campaign: string | null }[],
+  jobs: JobOutcome[],
   adSets: number,
 ) {
   let excess = 0, missing = 0, orphans = 0;
@@ -165,19 +253,128 @@ async function exactness(
   return { excess, missing, orphans };
 }
 
-export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Promise<ScaleResult> {
-  const { sql } = bench;
+/** The latency summary of a set of answered requests. */
+function latencySummary(latencies: number[]) {
+  return {
+    p50: percentile(latencies, 0.5),
+    p95: percentile(latencies, 0.95),
+    p99: percentile(latencies, 0.99),
+    max: Math.max(...latencies),
+    requests: latencies.length,
+  };
+}
+
+/** Connects `count` new accounts, five at a time. */
+async function connectAccounts(bench: BenchStack, count: number): Promise<string[]> {
   const accounts: string[] = [];
-  while (accounts.length < options.accounts) {
+  while (accounts.length < count) {
     accounts.push(
       ...await Promise.all(
-        Array.from(
-          { length: Math.min(5, options.accounts - accounts.length) },
-          () => bench.connect(),
-        ),
+        Array.from({ length: Math.min(5, count - accounts.length) }, () => bench.connect()),
       ),
     );
   }
+  return accounts;
+}
+
+/** Launches `count` 1-N-1 at once, round robin over the accounts, each resent while refused. */
+function burst(bench: BenchStack, accounts: string[], count: number, adSets: number) {
+  const runTag = crypto.randomUUID().slice(0, 8);
+  return Promise.all(
+    Array.from(
+      { length: count },
+      (_, i) =>
+        submit(
+          bench,
+          accounts[i % accounts.length],
+          `scale-${runTag}-${i}`,
+          `Scale ${runTag} #${i}`,
+          adSets,
+        ),
+    ),
+  );
+}
+
+type JobOutcome = { act: string; status: string; campaign: string | null };
+
+/** The jobs' accounts, statuses and campaigns on Meta. */
+function jobOutcomes(sql: postgres.Sql, jobIds: number[]) {
+  return sql<JobOutcome[]>`
+    select a.platform_account_id as act, j.status, j.facebook_campaign_id as campaign
+    from public.campaign_creation_jobs j join public.ad_accounts a on a.id = j.ad_account_id
+    where j.id = any(${jobIds})`;
+}
+
+/** Whether every job completed with exactly its launch on Meta, and nothing else is live there. */
+async function allExact(
+  bench: BenchStack,
+  accounts: string[],
+  submissions: Submission[],
+  adSets: number,
+): Promise<boolean> {
+  const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
+  if (jobIds.length < submissions.length) return false;
+  const jobs = await jobOutcomes(bench.sql, jobIds);
+  const { excess, missing, orphans } = await exactness(bench, accounts, jobs, adSets);
+  return excess + missing + orphans === 0 && jobs.every((j) => j.status === "completed");
+}
+
+/** Waits, watching the database only, until the jobs are settled or the deadline passes. */
+async function settled(sql: postgres.Sql, jobIds: number[], deadline: number): Promise<void> {
+  while (performance.now() < deadline) {
+    const [{ open }] = await sql<{ open: number }[]>`
+      select count(*)::int as open from public.campaign_creation_jobs
+      where id = any(${jobIds}) and not (status::text = any(${[...finalJobStatuses]}::text[]))`;
+    if (open === 0) return;
+    await sleep(250);
+  }
+}
+
+/** `count` launches one after another on one account, then a burst into the isolate they warmed. */
+async function warmLaunches(
+  bench: BenchStack,
+  options: ScaleOptions,
+  single: string,
+  accounts: string[],
+): Promise<ScaleResult["warm"]> {
+  // An account takes 10 launches a minute (adrail_limits): the one-at-a-time run stays under it.
+  const sequential: Submission[] = [];
+  for (let i = 0; i < 10; i++) {
+    sequential.push(
+      await submit(bench, single, `one-${crypto.randomUUID()}`, `One #${i}`, options.adSets),
+    );
+  }
+  const burstStart = cpuReading();
+  const submissions = await burst(bench, accounts, options.launches, options.adSets);
+  const answered = whileAnswering(burstStart, cpuReading(), options.launches);
+  const all = [...sequential, ...submissions];
+  await settled(
+    bench.sql,
+    all.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]),
+    performance.now() + options.timeoutMs,
+  );
+  const sequentialLatencies = sequential.flatMap((s) => s.latencies);
+  const burstLatencies = submissions.flatMap((s) => s.latencies);
+  return {
+    uncontendedMs: {
+      p50: percentile(sequentialLatencies, 0.5),
+      max: Math.max(...sequentialLatencies),
+      launches: sequential.length,
+    },
+    burstMs: latencySummary(burstLatencies),
+    burstResent: burstLatencies.length - submissions.length,
+    exact: await allExact(bench, [single], sequential, options.adSets) &&
+      await allExact(bench, accounts, submissions, options.adSets),
+    attempts: sequentialLatencies.length + burstLatencies.length,
+    whileAnswering: answered,
+  };
+}
+
+export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Promise<ScaleResult> {
+  const { sql } = bench;
+  const accounts = await connectAccounts(bench, options.accounts);
+  // The second burst's accounts (each takes 10 launches a minute), and one for launches one by one.
+  const warmAccounts = await connectAccounts(bench, options.accounts + 1);
   // The idle background (the relay's polls, pg_cron), once the connects' counters are flushed.
   await sleep(options.statsFlushMs);
   const idleStart = await counters(sql);
@@ -198,23 +395,9 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const firstRequest = await bench.graphRequests();
   const invocationsBefore = bench.stack.functions.invocations().length;
   const submitted = performance.now();
-  const cpuAtSubmission = machineCpuMs();
-  const runTag = crypto.randomUUID().slice(0, 8);
-  const submissions = await Promise.all(
-    Array.from(
-      { length: options.launches },
-      (_, i) =>
-        submit(
-          bench,
-          accounts[i % accounts.length],
-          `scale-${runTag}-${i}`,
-          `Scale ${runTag} #${i}`,
-          options.adSets,
-        ),
-    ),
-  );
-  const answeredAt = performance.now();
-  const cpuAtLastAnswer = machineCpuMs();
+  const cpuAtSubmission = cpuReading();
+  const submissions = await burst(bench, accounts, options.launches, options.adSets);
+  const answered = whileAnswering(cpuAtSubmission, cpuReading(), options.launches);
   const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
 
   // The polls' own reads, counted in each poll's transaction (the jobs table and its indexes),
@@ -248,11 +431,14 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
     bench.stack.functions.invocations().slice(invocationsBefore).filter((i) =>
       i.function === "creation-worker" || (i.function === "campaign-create" && i.method === "POST")
     );
-  const waitUntil = performance.now() + 60_000;
-  while (
-    records().filter((r) => r.function === "campaign-create").length < attempts &&
-    performance.now() < waitUntil
-  ) await sleep(250);
+  const recorded = async (launchAttempts: number) => {
+    const waitUntil = performance.now() + 60_000;
+    while (
+      records().filter((r) => r.function === "campaign-create").length < launchAttempts &&
+      performance.now() < waitUntil
+    ) await sleep(250);
+  };
+  await recorded(attempts);
   const log = (await bench.requestLog()).filter((r) => r.seq > firstRequest);
   await bench.control("faults", { rules: [] });
   await sleep(options.statsFlushMs);
@@ -260,10 +446,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const net = (key: keyof Omit<Counters, "at">, own = 0) =>
     (end[key] - start[key] - idlePerMs(key) * (end.at - start.at) - own) / options.launches;
 
-  const jobs = await sql<{ act: string; status: string; campaign: string | null }[]>`
-    select a.platform_account_id as act, j.status, j.facebook_campaign_id as campaign
-    from public.campaign_creation_jobs j join public.ad_accounts a on a.id = j.ad_account_id
-    where j.id = any(${jobIds})`;
+  const jobs = await jobOutcomes(sql, jobIds);
   const count = (status: string) => jobs.filter((j) => j.status === status).length;
   const { excess, missing, orphans } = await exactness(bench, accounts, jobs, options.adSets);
   const fired: Record<string, number> = {};
@@ -271,6 +454,8 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
     for (const fault of request.faults) fired[fault.effect] = (fired[fault.effect] ?? 0) + 1;
   }
   const latencies = submissions.flatMap((s) => s.latencies);
+  const warm = await warmLaunches(bench, options, warmAccounts[0], warmAccounts.slice(1));
+  await recorded(attempts + warm.attempts);
   const isolateCpu = new Map<string, number>();
   for (const r of records()) {
     if (r.isolate) {
@@ -301,25 +486,15 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
     excess,
     missing,
     orphans,
-    exact: excess + missing + orphans + unsettled + refused + count("failed") === 0,
+    exact: excess + missing + orphans + unsettled + refused + count("failed") === 0 && warm.exact,
     drainMs,
     launchesPerSecond: options.launches / (drainMs / 1000),
-    createLatencyMs: {
-      p50: percentile(latencies, 0.5),
-      p95: percentile(latencies, 0.95),
-      p99: percentile(latencies, 0.99),
-      max: Math.max(...latencies),
-      requests: latencies.length,
-    },
+    createLatencyMs: latencySummary(latencies),
     submitRetries: attempts - submissions.length,
-    whileAnswering: {
-      wallMs: answeredAt - submitted,
-      cores: navigator.hardwareConcurrency,
-      busyShare: (cpuAtLastAnswer.busy - cpuAtSubmission.busy) /
-        (cpuAtLastAnswer.total - cpuAtSubmission.total),
-      cpuMsPerLaunch: (cpuAtLastAnswer.busy - cpuAtSubmission.busy) / options.launches,
-    },
+    warm,
+    whileAnswering: answered,
     database: {
+      statementsPerLaunch: net("statements", ownPolls * statementsPerPoll),
       transactionsPerLaunch: net("xacts", ownPolls),
       rowsWrittenPerLaunch: net("written"),
       rowsReadPerLaunch: net("read", ownRead),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster of adrail's own on 127.0.0.1:${ADRAIL_PG_PORT:-54322}, with pg_cron
-# preloaded as on Supabase. Trust auth on loopback only: it holds test data, nothing else. It listens
-# on 127.0.0.1 and nothing else, whatever its postgresql.conf says (the address is given at start).
+# and pg_stat_statements preloaded as on Supabase. Trust auth on loopback only: it holds test data,
+# nothing else. It listens on 127.0.0.1 and nothing else, whatever its postgresql.conf says (the
+# address is given at start).
 # Its files live in /tmp (ADRAIL_PG_DIR), not in the checkout: as root, the cluster runs as the
 # postgres system user, which may not be able to enter the folder the checkout is in.
 #   dev/postgres.sh start   create the cluster if missing, start it if stopped; prints DATABASE_URL
@@ -31,7 +32,6 @@ start() {
     cat >>"$data/postgresql.conf" <<CONF
 port = $port
 unix_socket_directories = '$sockets'
-shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
 max_connections = 200
 fsync = off
@@ -40,7 +40,9 @@ full_page_writes = off
 CONF
   fi
   if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "-c listen_addresses=127.0.0.1" start >/dev/null
+    # Given at start, not in postgresql.conf, so that a cluster made by an earlier version gets them too.
+    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_cron,pg_stat_statements" start >/dev/null
   fi
   echo "$url"
 }

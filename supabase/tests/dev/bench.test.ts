@@ -31,7 +31,10 @@ Deno.test("the benchmark's quick mode prints its table and writes its results", 
       /^ {2}exact \(completed \/ rolled back \/ failed \/ unsettled \/ refused\)\s+\d+ \/ \d+ \/ 0 \/ 0 \/ 0; excess 0, missing 0, orphans 0\s+all exact\s+ok$/,
       /^ {2}POST \/campaign-create p50 \/ p95 \/ p99\s+\d+ ms \/ \d+ ms \/ \d+ ms/,
       /^ {2}CPU while answering them \(all processes\)\s+\d+ % of \d+ cores for [\d.]+ s: \d+ ms per launch/,
-      /^ {2}database per launch: transactions, rows written, rows read\s+[\d,]+, [\d,]+, [\d,]+/,
+      /^ {2}beside it: one at a time p50 \/ max \(10 launches\)\s+\d+ ms \/ \d+ ms/,
+      /^ {2}beside it: 12 at once into a warm isolate p50 \/ p95 \/ p99\s+\d+ ms \/ \d+ ms \/ \d+ ms/,
+      /^ {2}CPU while answering the warm burst\s+\d+ % of \d+ cores for [\d.]+ s: \d+ ms per launch \(functions [\d.]+, Postgres [\d.]+, bench process [\d.]+, other -?[\d.]+\)/,
+      /^ {2}database per launch: statements, transactions, rows written, rows read\s+[\d,]+, [\d,]+, [\d,]+, [\d,]+/,
       /^ {2}CPU per isolate p50 \/ max \(\d+ isolates\)\s+\d+ ms/,
       /^ {2}sync time after the changes \(\d+ calls, \d+ resent\)\s+[\d.]+ s, 10 final syncs/,
       /^ {2}status triggers on a 104-row upsert\s+\d+ ms vs \d+ ms = [\d.]+x/,
@@ -62,6 +65,15 @@ Deno.test("the benchmark's quick mode prints its table and writes its results", 
   assert.ok(json.scale.cpuMs.isolates >= 1, "the isolates that served the launches measured");
   assert.ok(json.scale.cpuMs.max > 0, "their CPU time read");
   assert.ok(json.scale.database.transactionsPerLaunch > 0);
+  assert.ok(
+    json.scale.database.statementsPerLaunch >= 5,
+    "at least a launch's own five statements (pg_stat_statements)",
+  );
+  assert.equal(json.scale.warm.uncontendedMs.launches, 10);
+  assert.equal(json.scale.warm.burstMs.requests, 12, "the warm burst, each answered at once");
+  assert.equal(json.scale.warm.exact, true);
+  assert.ok(json.scale.warm.whileAnswering.cpuMsPerLaunchBy.functions > 0, "the isolates' share");
+  assert.ok(json.scale.warm.whileAnswering.cpuMsPerLaunchBy.postgres > 0, "the database's share");
   assert.ok(json.scale.whileAnswering.cpuMsPerLaunch > 0, "the machine worked to answer them");
   assert.equal(json.sync.entities, 104);
   assert.equal(json.sync.finalSyncs, 10, "every paused ad's final sync completed");
