@@ -87,10 +87,12 @@ type ProcessGroup = "functions" | "postgres" | "bench" | "other";
 
 /**
  * The machine while a burst was being answered (first submission to last answer): the share of
- * its cores busy, and CPU time per launch, in all and by process: the functions server (the
- * gateway and its isolates, with the worker runs they start), Postgres, this process (the
- * supabase-js clients, the simulator, the pg_net relay), the rest. With the cores saturated the
- * answers queue for CPU: the last cannot come before launches × cpuMsPerLaunch / cores.
+ * its cores busy, and CPU time per launch, in all and by process: the stack's functions server
+ * (the gateway and its isolates, with the worker runs they start), its Postgres (the postmaster
+ * and its children), this process (the supabase-js clients, the simulator, the pg_net relay), and
+ * the rest (other processes, the kernel, and processes that ended meanwhile, such as the backends
+ * of closed connections). With the cores saturated the answers queue for CPU: the last cannot come
+ * before launches × cpuMsPerLaunch / cores.
  */
 export type WhileAnswering = {
   wallMs: number;
@@ -100,59 +102,80 @@ export type WhileAnswering = {
   cpuMsPerLaunchBy: Record<ProcessGroup, number>;
 };
 
+/** The processes whose CPU is counted apart: the functions server and the Postgres postmaster. */
+type StackProcesses = { functions: number; postmaster: number };
+
 type CpuReading = {
   at: number;
   busy: number;
   total: number;
-  byGroup: Record<ProcessGroup, number>;
+  /** CPU time of each tracked process by pid, with its group. */
+  processes: Map<number, { group: Exclude<ProcessGroup, "other">; cpuMs: number }>;
 };
 
 // USER_HZ is 100 on Linux: a jiffy is 10 ms.
 const jiffyMs = 10;
 
-/** Machine-wide CPU time from /proc/stat and each process's, in ms summed over the cores. */
-function cpuReading(): CpuReading {
+/** A process's parent pid and CPU time (user + system), or null once it has ended. */
+function processStat(pid: number): { parent: number; cpuMs: number } | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // After the command's name in parentheses: ppid is field 4, utime and stime 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return {
+      parent: Number(fields[1]),
+      cpuMs: (Number(fields[11]) + Number(fields[12])) * jiffyMs,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Machine-wide CPU time from /proc/stat and the stack's processes', in ms summed over the cores. */
+function cpuReading(stack: StackProcesses): CpuReading {
   const jiffies = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
     .map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = jiffies;
   const busy = user + nice + system + irq + softirq + steal;
-  const byGroup: Record<ProcessGroup, number> = { functions: 0, postgres: 0, bench: 0, other: 0 };
+  const processes: CpuReading["processes"] = new Map();
   for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^[0-9]+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      // After the command's name in parentheses: state is field 3, utime and stime 14 and 15.
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const cpu = (Number(fields[11]) + Number(fields[12])) * jiffyMs;
-      const command = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
-      const group: ProcessGroup = Number(entry.name) === Deno.pid
-        ? "bench"
-        : command.includes("functions-server.ts")
-        ? "functions"
-        : stat.includes("(postgres)")
-        ? "postgres"
-        : "other";
-      byGroup[group] += cpu;
-    } catch {
-      // The process ended while being read.
-    }
+    const pid = Number(entry.name);
+    if (!Number.isInteger(pid)) continue;
+    const stat = processStat(pid);
+    if (!stat) continue;
+    const group = pid === Deno.pid
+      ? "bench"
+      : pid === stack.functions
+      ? "functions"
+      : pid === stack.postmaster || stat.parent === stack.postmaster
+      ? "postgres"
+      : undefined;
+    if (group) processes.set(pid, { group, cpuMs: stat.cpuMs });
   }
   return {
     at: performance.now(),
     busy: busy * jiffyMs,
     total: (busy + idle + iowait) * jiffyMs,
-    byGroup,
+    processes,
   };
+}
+
+/** The pids of the functions server and of the Postgres postmaster serving `sql`. */
+async function stackProcesses(bench: BenchStack): Promise<StackProcesses> {
+  const [{ pid }] = await bench.sql<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  const backend = processStat(pid);
+  if (!backend) throw new Error("the bench reads /proc: it runs on the database's machine");
+  return { functions: bench.stack.functions.pid, postmaster: backend.parent };
 }
 
 function whileAnswering(from: CpuReading, to: CpuReading, launches: number): WhileAnswering {
   const busy = to.busy - from.busy;
-  const tracked = (Object.keys(from.byGroup) as ProcessGroup[]).filter((g) => g !== "other");
-  const byGroup = Object.fromEntries(
-    tracked.map((g) => [g, (to.byGroup[g] - from.byGroup[g]) / launches]),
-  ) as Record<ProcessGroup, number>;
-  // Everything not in the stack's processes, those that ended meanwhile included.
-  byGroup.other = busy / launches - tracked.reduce((sum, g) => sum + byGroup[g], 0);
+  const byGroup: Record<ProcessGroup, number> = { functions: 0, postgres: 0, bench: 0, other: 0 };
+  // Processes alive at the end: what they spent since the start (all of it if started since).
+  for (const [pid, { group, cpuMs }] of to.processes) {
+    byGroup[group] += (cpuMs - (from.processes.get(pid)?.cpuMs ?? 0)) / launches;
+  }
+  byGroup.other = busy / launches - byGroup.functions - byGroup.postgres - byGroup.bench;
   return {
     wallMs: to.at - from.at,
     cores: navigator.hardwareConcurrency,
@@ -336,6 +359,7 @@ async function warmLaunches(
   options: ScaleOptions,
   single: string,
   accounts: string[],
+  processes: StackProcesses,
 ): Promise<ScaleResult["warm"]> {
   // An account takes 10 launches a minute (adrail_limits): the one-at-a-time run stays under it.
   const sequential: Submission[] = [];
@@ -344,9 +368,9 @@ async function warmLaunches(
       await submit(bench, single, `one-${crypto.randomUUID()}`, `One #${i}`, options.adSets),
     );
   }
-  const burstStart = cpuReading();
+  const burstStart = cpuReading(processes);
   const submissions = await burst(bench, accounts, options.launches, options.adSets);
-  const answered = whileAnswering(burstStart, cpuReading(), options.launches);
+  const answered = whileAnswering(burstStart, cpuReading(processes), options.launches);
   const all = [...sequential, ...submissions];
   await settled(
     bench.sql,
@@ -375,6 +399,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const accounts = await connectAccounts(bench, options.accounts);
   // The second burst's accounts (each takes 10 launches a minute), and one for launches one by one.
   const warmAccounts = await connectAccounts(bench, options.accounts + 1);
+  const processes = await stackProcesses(bench);
   // The idle background (the relay's polls, pg_cron), once the connects' counters are flushed.
   await sleep(options.statsFlushMs);
   const idleStart = await counters(sql);
@@ -395,9 +420,9 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const firstRequest = await bench.graphRequests();
   const invocationsBefore = bench.stack.functions.invocations().length;
   const submitted = performance.now();
-  const cpuAtSubmission = cpuReading();
+  const cpuAtSubmission = cpuReading(processes);
   const submissions = await burst(bench, accounts, options.launches, options.adSets);
-  const answered = whileAnswering(cpuAtSubmission, cpuReading(), options.launches);
+  const answered = whileAnswering(cpuAtSubmission, cpuReading(processes), options.launches);
   const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
 
   // The polls' own reads, counted in each poll's transaction (the jobs table and its indexes),
@@ -454,7 +479,13 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
     for (const fault of request.faults) fired[fault.effect] = (fired[fault.effect] ?? 0) + 1;
   }
   const latencies = submissions.flatMap((s) => s.latencies);
-  const warm = await warmLaunches(bench, options, warmAccounts[0], warmAccounts.slice(1));
+  const warm = await warmLaunches(
+    bench,
+    options,
+    warmAccounts[0],
+    warmAccounts.slice(1),
+    processes,
+  );
   await recorded(attempts + warm.attempts);
   const isolateCpu = new Map<string, number>();
   for (const r of records()) {

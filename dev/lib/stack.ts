@@ -32,6 +32,8 @@ export type StackOptions = {
 /** The functions server, a child process. */
 export type FunctionsProcess = {
   url: string;
+  /** Its process id (the bench reads its CPU time). */
+  pid: number;
   /** Ends the process at once (SIGKILL), as a crashed runtime: no shutdown, nothing flushed. */
   kill(): Promise<void>;
   /**
@@ -127,6 +129,9 @@ export async function startFunctionsProcess(
   return {
     get url() {
       return url;
+    },
+    get pid() {
+      return child.pid;
     },
     kill: () => stop("SIGKILL"),
     restart: (overrides) => spawn(boundPort, overrides),

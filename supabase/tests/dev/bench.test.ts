@@ -72,8 +72,10 @@ Deno.test("the benchmark's quick mode prints its table and writes its results", 
   assert.equal(json.scale.warm.uncontendedMs.launches, 10);
   assert.equal(json.scale.warm.burstMs.requests, 12, "the warm burst, each answered at once");
   assert.equal(json.scale.warm.exact, true);
-  assert.ok(json.scale.warm.whileAnswering.cpuMsPerLaunchBy.functions > 0, "the isolates' share");
-  assert.ok(json.scale.warm.whileAnswering.cpuMsPerLaunchBy.postgres > 0, "the database's share");
+  const { functions, postgres, bench } = json.scale.warm.whileAnswering.cpuMsPerLaunchBy;
+  // Linux samples a process's CPU time in 10 ms ticks: a small share may read 0, never less.
+  assert.ok(functions >= 0 && postgres >= 0 && bench >= 0, "no share of the stack below 0");
+  assert.ok(functions + postgres + bench > 0, "the stack's processes worked to answer them");
   assert.ok(json.scale.whileAnswering.cpuMsPerLaunch > 0, "the machine worked to answer them");
   assert.equal(json.sync.entities, 104);
   assert.equal(json.sync.finalSyncs, 10, "every paused ad's final sync completed");
