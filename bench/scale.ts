@@ -45,9 +45,9 @@ export type ScaleResult = {
   /** Submissions answered 429 or 5xx (Retry-After honoured) and sent again, same Idempotency-Key. */
   submitRetries: number;
   /**
-   * The same launch beside the burst into a cold pool, once it has drained, faults off: first
-   * `uncontended`, one at a time (the first boots a worker), then a second burst of as many at
-   * once over fresh accounts into the isolate they left warm. Its launches count in `exact`.
+   * The same launch beside the burst into a cold pool, once it has drained, faults off: first ten
+   * one at a time (`uncontendedMs`; the first may boot a worker), then a second burst of as many at
+   * once over fresh accounts into the isolate they left warm. Their launches count in `exact`.
    */
   warm: {
     uncontendedMs: { p50: number; max: number; launches: number };
@@ -342,18 +342,20 @@ async function allExact(
   return excess + missing + orphans === 0 && jobs.every((j) => j.status === "completed");
 }
 
-/** Waits, watching the database only, until the jobs are settled or the deadline passes. */
-async function settled(sql: postgres.Sql, jobIds: number[], deadline: number): Promise<void> {
-  while (performance.now() < deadline) {
-    const [{ open }] = await sql<{ open: number }[]>`
-      select count(*)::int as open from public.campaign_creation_jobs
-      where id = any(${jobIds}) and not (status::text = any(${[...finalJobStatuses]}::text[]))`;
-    if (open === 0) return;
-    await sleep(250);
-  }
+/** How many of the jobs are not settled yet. */
+async function openJobs(sql: postgres.Sql | postgres.TransactionSql, jobIds: number[]) {
+  const [{ open }] = await sql<{ open: number }[]>`
+    select count(*)::int as open from public.campaign_creation_jobs
+    where id = any(${jobIds}) and not (status::text = any(${[...finalJobStatuses]}::text[]))`;
+  return open;
 }
 
-/** `count` launches one after another on one account, then a burst into the isolate they warmed. */
+/** Waits, watching the database only, until the jobs are settled or the deadline passes. */
+async function settled(sql: postgres.Sql, jobIds: number[], deadline: number): Promise<void> {
+  while (performance.now() < deadline && await openJobs(sql, jobIds) > 0) await sleep(250);
+}
+
+/** Ten launches one after another on one account, then a burst into the isolate they warmed. */
 async function warmLaunches(
   bench: BenchStack,
   options: ScaleOptions,
@@ -437,9 +439,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   for (;;) {
     ownPolls++;
     const open = await sql.begin(async (tx) => {
-      const [{ open }] = await tx<{ open: number }[]>`
-        select count(*)::int as open from public.campaign_creation_jobs
-        where id = any(${jobIds}) and not (status::text = any(${[...finalJobStatuses]}::text[]))`;
+      const open = await openJobs(tx, jobIds);
       const [{ read }] = await tx<{ read: string }[]>`
         select sum(pg_stat_get_xact_tuples_returned(r) + pg_stat_get_xact_tuples_fetched(r)) as read
         from unnest(${jobRelations}::oid[]) r`;
