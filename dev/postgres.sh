@@ -39,10 +39,14 @@ synchronous_commit = off
 full_page_writes = off
 CONF
   fi
+  # Given at start, not in postgresql.conf, so that a cluster made by an earlier version gets them too.
+  local options="-c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_cron,pg_stat_statements"
   if ! as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-    # Given at start, not in postgresql.conf, so that a cluster made by an earlier version gets them too.
-    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_cron,pg_stat_statements" start >/dev/null
+    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -o "$options" start >/dev/null
+  elif ! as_pg "$bin/psql" -h "$sockets" -p "$port" -U postgres -d postgres -Atc \
+    "show shared_preload_libraries" | grep -q pg_stat_statements; then
+    # Running since an earlier version of this script started it without pg_stat_statements.
+    as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 -m fast -o "$options" restart >/dev/null
   fi
   echo "$url"
 }
