@@ -281,6 +281,12 @@ if (sc) {
       n(sc.database.rowsWrittenPerLaunch)
     }, ${n(sc.database.rowsReadPerLaunch)}`,
   );
+  if (sc.database.rowsReadByTable) {
+    row(
+      `  rows read per launch, most read tables`,
+      sc.database.rowsReadByTable.map((t) => `${t.table} ${n(t.perLaunch)}`).join(", "),
+    );
+  }
   row(
     `  CPU per isolate p50 / max (${sc.cpuMs.isolates} isolates)`,
     `${ms(sc.cpuMs.p50)} / ${

@@ -72,6 +72,12 @@ export type ScaleResult = {
     transactionsPerLaunch: number;
     rowsWrittenPerLaunch: number;
     rowsReadPerLaunch: number;
+    /**
+     * The tables (system catalogs included) whose rows were read most over the run, per launch:
+     * sequential scans' rows, index entries and the rows fetched through them (not net of the
+     * idle background nor of the bench's polls).
+     */
+    rowsReadByTable: { table: string; perLaunch: number }[];
   };
   /**
    * CPU time per isolate (campaign-create's and creation-worker's) over both bursts and the
@@ -186,6 +192,25 @@ function whileAnswering(from: CpuReading, to: CpuReading, launches: number): Whi
 }
 
 type Counters = { at: number; statements: number; xacts: number; written: number; read: number };
+
+/** Rows read so far per table of the database, system catalogs included. */
+async function rowsReadByTable(sql: postgres.Sql): Promise<Map<string, number>> {
+  const rows = await sql<{ table: string; read: string }[]>`
+    select t.schemaname || '.' || t.relname as table,
+           coalesce(t.seq_tup_read, 0) + coalesce(t.idx_tup_fetch, 0)
+             + coalesce((select sum(i.idx_tup_read) from pg_stat_all_indexes i
+                         where i.relid = t.relid), 0) as read
+    from pg_stat_all_tables t`;
+  return new Map(rows.map((r) => [r.table, Number(r.read)]));
+}
+
+/** The `count` tables read most between two readings, per launch. */
+function mostRead(from: Map<string, number>, to: Map<string, number>, launches: number, count = 5) {
+  return [...to]
+    .map(([table, read]) => ({ table, perLaunch: (read - (from.get(table) ?? 0)) / launches }))
+    .sort((a, b) => b.perLaunch - a.perLaunch)
+    .slice(0, count);
+}
 
 /** The statements a bench poll sends: begin, its two selects, commit. */
 const statementsPerPoll = 4;
@@ -407,6 +432,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const idleStart = await counters(sql);
   await sleep(5000);
   const start = await counters(sql);
+  const tablesAtStart = await rowsReadByTable(sql);
   const idlePerMs = (key: keyof Omit<Counters, "at">) =>
     (start[key] - idleStart[key]) / (start.at - idleStart.at);
 
@@ -468,6 +494,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   await bench.control("faults", { rules: [] });
   await sleep(options.statsFlushMs);
   const end = await counters(sql);
+  const tablesAtEnd = await rowsReadByTable(sql);
   const net = (key: keyof Omit<Counters, "at">, own = 0) =>
     (end[key] - start[key] - idlePerMs(key) * (end.at - start.at) - own) / options.launches;
 
@@ -529,6 +556,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
       transactionsPerLaunch: net("xacts", ownPolls),
       rowsWrittenPerLaunch: net("written"),
       rowsReadPerLaunch: net("read", ownRead),
+      rowsReadByTable: mostRead(tablesAtStart, tablesAtEnd, options.launches),
     },
     cpuMs: {
       isolates: cpu.length,

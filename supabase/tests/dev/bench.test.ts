@@ -69,6 +69,7 @@ Deno.test("the benchmark's quick mode prints its table and writes its results", 
     json.scale.database.statementsPerLaunch >= 5,
     "at least a launch's own five statements (pg_stat_statements)",
   );
+  assert.equal(json.scale.database.rowsReadByTable.length, 5, "the five tables read most");
   assert.equal(json.scale.warm.uncontendedMs.launches, 10);
   assert.equal(json.scale.warm.burstMs.requests, 12, "the warm burst, each answered at once");
   assert.equal(json.scale.warm.exact, true);
