@@ -195,12 +195,19 @@ const x = (ratio: number) => `${ratio.toFixed(2)}x`;
 const ms = (value: number) => `${Math.round(value)} ms`;
 const n = (value: number, digits = 0) =>
   value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const cpuWhileAnswering = (w: WhileAnswering) =>
-  `${(w.busyShare * 100).toFixed(0)} % of ${w.cores} cores for ${(w.wallMs / 1000).toFixed(1)} s: ${
-    ms(w.cpuMsPerLaunch)
-  } per launch (functions ${n(w.cpuMsPerLaunchBy.functions, 1)}, Postgres ${
-    n(w.cpuMsPerLaunchBy.postgres, 1)
-  }, bench process ${n(w.cpuMsPerLaunchBy.bench, 1)}, other ${n(w.cpuMsPerLaunchBy.other, 1)})`;
+/** A burst's CPU; a scale section kept from an older results file may lack the split by process. */
+const cpuWhileAnswering = (w: WhileAnswering) => {
+  const by = w.cpuMsPerLaunchBy as WhileAnswering["cpuMsPerLaunchBy"] | undefined;
+  return `${(w.busyShare * 100).toFixed(0)} % of ${w.cores} cores for ${
+    (w.wallMs / 1000).toFixed(1)
+  } s: ${ms(w.cpuMsPerLaunch)} per launch${
+    by
+      ? ` (functions ${n(by.functions, 1)}, Postgres ${n(by.postgres, 1)}, bench process ${
+        n(by.bench, 1)
+      }, other ${n(by.other, 1)})`
+      : ""
+  }`;
+};
 const verdict = (ok: boolean) => ok ? "ok" : "MISSED";
 const rows: [string, string, string, string][] = [];
 const row = (measure: string, value: string, goal = "", met?: boolean) =>
@@ -271,7 +278,9 @@ if (sc) {
       w.burstMs.p95 < 100,
     );
   }
-  row(`  CPU while answering them (all processes)`, cpuWhileAnswering(sc.whileAnswering));
+  if (sc.whileAnswering) {
+    row(`  CPU while answering them (all processes)`, cpuWhileAnswering(sc.whileAnswering));
+  }
   if (sc.warm) {
     row(`  CPU while answering the warm burst`, cpuWhileAnswering(sc.warm.whileAnswering));
   }

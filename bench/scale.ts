@@ -343,6 +343,10 @@ function burst(bench: BenchStack, accounts: string[], count: number, adSets: num
   );
 }
 
+/** The jobs the submissions made (a refused one made none). */
+const jobIdsOf = (submissions: Submission[]) =>
+  submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
+
 type JobOutcome = { act: string; status: string; campaign: string | null };
 
 /** The jobs' accounts, statuses and campaigns on Meta. */
@@ -360,7 +364,7 @@ async function allExact(
   submissions: Submission[],
   adSets: number,
 ): Promise<boolean> {
-  const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
+  const jobIds = jobIdsOf(submissions);
   if (jobIds.length < submissions.length) return false;
   const jobs = await jobOutcomes(bench.sql, jobIds);
   const { excess, missing, orphans } = await exactness(bench, accounts, jobs, adSets);
@@ -398,10 +402,9 @@ async function warmLaunches(
   const burstStart = cpuReading(processes);
   const submissions = await burst(bench, accounts, options.launches, options.adSets);
   const answered = whileAnswering(burstStart, cpuReading(processes), options.launches);
-  const all = [...sequential, ...submissions];
   await settled(
     bench.sql,
-    all.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]),
+    jobIdsOf([...sequential, ...submissions]),
     performance.now() + options.timeoutMs,
   );
   const sequentialLatencies = sequential.flatMap((s) => s.latencies);
@@ -451,7 +454,7 @@ export async function manyLaunches(bench: BenchStack, options: ScaleOptions): Pr
   const cpuAtSubmission = cpuReading(processes);
   const submissions = await burst(bench, accounts, options.launches, options.adSets);
   const answered = whileAnswering(cpuAtSubmission, cpuReading(processes), options.launches);
-  const jobIds = submissions.flatMap((s) => s.jobId === undefined ? [] : [s.jobId]);
+  const jobIds = jobIdsOf(submissions);
 
   // The polls' own reads, counted in each poll's transaction (the jobs table and its indexes),
   // are taken off the database's rows read: 500 jobs read by id every 250 ms are not launch work.
